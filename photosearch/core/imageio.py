@@ -10,6 +10,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
@@ -69,36 +70,44 @@ _EXIF_MODEL = 0x0110
 _EXIF_IFD = 0x8769
 
 
-def open_image(path: str | os.PathLike[str], min_side: int | None = None) -> Image.Image:
+Source = str | os.PathLike[str] | BinaryIO
+
+
+def open_image(path: Source, min_side: int | None = None, name: str | None = None) -> Image.Image:
     """Open ``path`` as an upright RGB image.
 
     ``min_side`` lets JPEGs decode at a reduced scale (``Image.draft``) while keeping both sides
     at least that long, which is several times faster for camera photos. Transparent images are
     composited on white; animations give their first frame.
     """
-    image, _ = _decode(path, min_side, want_info=False)
+    image, _ = _decode(path, min_side, want_info=False, name=name)
     return image
 
 
 def open_image_with_info(
-    path: str | os.PathLike[str], min_side: int | None = None
+    path: Source, min_side: int | None = None, name: str | None = None
 ) -> tuple[Image.Image, ImageInfo]:
-    """Like :func:`open_image`, and also the full-size dimensions, capture time and camera."""
-    image, info = _decode(path, min_side, want_info=True)
+    """Like :func:`open_image`, and also the full-size dimensions, capture time and camera.
+
+    ``path`` may be an open binary file (e.g. ``BytesIO`` of bytes already read and hashed);
+    ``name`` is then used in error messages.
+    """
+    image, info = _decode(path, min_side, want_info=True, name=name)
     assert info is not None
     return image, info
 
 
 def _decode(
-    path: str | os.PathLike[str], min_side: int | None, want_info: bool
+    source: Source, min_side: int | None, want_info: bool, name: str | None = None
 ) -> tuple[Image.Image, ImageInfo | None]:
-    name = os.fsdecode(path)
-    if Path(name).suffix.lower() in HEIF_EXTENSIONS:
-        heif_available()
+    if name is None:
+        name = os.fsdecode(source) if isinstance(source, (str, os.PathLike)) else "<image data>"
+    opened: Any = os.fsdecode(source) if isinstance(source, (str, os.PathLike)) else source
+    heif_available()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(name) as image:
+            with Image.open(opened) as image:
                 info = _image_info(image) if want_info else None
                 _check_size(image)
                 if min_side and image.format == "JPEG":
@@ -121,6 +130,36 @@ def _decode(
         raise ImageLoadError(f"image too large to decode safely ({exc}): {name}") from exc
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
         raise ImageLoadError(f"corrupt or truncated image ({exc}): {name}") from exc
+
+
+# Leading bytes of every format we read; anything else is rejected before being read in full.
+_SIGNATURES = (
+    b"\xff\xd8\xff",  # JPEG
+    b"\x89PNG\r\n\x1a\n",
+    b"GIF87a",
+    b"GIF89a",
+    b"BM",
+    b"II*\x00",  # TIFF little-endian
+    b"MM\x00*",  # TIFF big-endian
+    b"II+\x00",  # BigTIFF
+    b"MM\x00+",
+)
+
+
+def looks_like_image(head: bytes) -> bool:
+    """Whether the first bytes of a file match a supported image format."""
+    if head.startswith(_SIGNATURES):
+        return True
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return True
+    return head[4:8] == b"ftyp" and head[8:12] in {
+        b"heic",
+        b"heix",
+        b"mif1",
+        b"msf1",
+        b"heif",
+        b"avif",
+    }
 
 
 def _check_size(image: Image.Image) -> None:

@@ -21,7 +21,9 @@ def resources_dir() -> Path:
 def resource_path(*parts: str) -> Path:
     path = resources_dir().joinpath(*parts)
     if not path.exists():
-        raise FileNotFoundError(f"photosearch resource missing: {path} (is the installation complete?)")
+        raise FileNotFoundError(
+            f"photosearch resource missing: {path} (is the installation complete?)"
+        )
     return path
 
 

@@ -118,9 +118,7 @@ class EfficientNetLite(nn.Module):
             in_ch = _round_filters(stage.in_ch, width) if index else 32
             out_ch = _round_filters(stage.out_ch, width)
             # Lite keeps the first and last stages' depth fixed.
-            repeats = (
-                stage.repeats if index in (0, last) else int(math.ceil(depth * stage.repeats))
-            )
+            repeats = stage.repeats if index in (0, last) else int(math.ceil(depth * stage.repeats))
             for r in range(repeats):
                 blocks.append(
                     MBConvBlock(

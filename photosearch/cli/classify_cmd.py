@@ -1,0 +1,59 @@
+"""``photosearch classify IMAGE...``: the model's top-5 ImageNet labels."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from photosearch.cli.common import (
+    absolute,
+    add_json_option,
+    add_model_options,
+    load_encoder_from,
+    print_json,
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("classify", help="top-5 ImageNet labels of images")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("-k", type=int, default=5, help="labels per image (default 5)")
+    add_json_option(p)
+    add_model_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from photosearch.core.imageio import ImageLoadError
+    from photosearch.core.imagenet import class_names
+
+    encoder = load_encoder_from(args)
+    names = class_names()
+    out = []
+    status = 0
+    for path in args.images:
+        try:
+            probs = encoder.encode_paths([path]).probs[0]
+        except ImageLoadError as exc:
+            print(f"photosearch: {exc}", file=sys.stderr)
+            status = 2
+            continue
+        top = np.argsort(-probs)[: args.k]
+        out.append(
+            {
+                "path": absolute(path),
+                "labels": [
+                    {"label": names[i], "probability": round(float(probs[i]), 6)} for i in top
+                ],
+            }
+        )
+    if args.json:
+        print_json(out)
+    else:
+        for item in out:
+            print(item["path"])
+            for label in item["labels"]:
+                print(f"  {label['probability']:6.1%}  {label['label']}")
+    return status

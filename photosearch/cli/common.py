@@ -1,0 +1,159 @@
+"""Helpers shared by the subcommands: options, output, progress, user-facing errors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from photosearch.core.db import DatabaseError
+
+log = logging.getLogger("photosearch")
+
+
+class CommandError(Exception):
+    """An error the user can act on; printed without a traceback, exit status 2."""
+
+
+def add_db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        default=None,
+        help="library database (default: $PHOTOSEARCH_DB, else the platform's data folder)",
+    )
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model",
+        default=os.environ.get("PHOTOSEARCH_MODEL", "efficientnet_lite0"),
+        help="image model (default: efficientnet_lite0; torchvision names when weights are local)",
+    )
+    parser.add_argument("--weights", metavar="FILE", default=None, help="model weights file (.pth)")
+
+
+def open_library(args: argparse.Namespace) -> Any:
+    from photosearch.core.store import Library
+
+    return Library(args.db)
+
+
+def load_encoder_from(args: argparse.Namespace) -> Any:
+    from photosearch.core.encoder import ModelNotFoundError, load_encoder
+
+    try:
+        return load_encoder(
+            getattr(args, "model", "efficientnet_lite0"), getattr(args, "weights", None)
+        )
+    except ModelNotFoundError as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def absolute(path: str) -> str:
+    return str(Path(path).expanduser().absolute())
+
+
+class ProgressBar:
+    """A one-line progress display on stderr (only when stderr is a terminal, or forced)."""
+
+    def __init__(self, enabled: bool | None = None) -> None:
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self._last = 0.0
+        self._width = 0
+
+    def update(self, progress: Any) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if progress.phase not in ("done",) and now - self._last < 0.1:
+            return
+        self._last = now
+        if progress.phase == "scan":
+            line = f"scanning folders… {progress.done:,} files found"
+        elif progress.phase == "embed":
+            total = max(progress.total, 1)
+            frac = progress.done / total
+            filled = int(frac * 28)
+            eta = f"ETA {format_duration(progress.eta_s)}" if progress.eta_s is not None else ""
+            line = (
+                f"[{'#' * filled}{'.' * (28 - filled)}] {progress.done:,}/{progress.total:,} "
+                f"{progress.rate:5.1f} photos/s {eta}"
+            )
+            if progress.errors:
+                line += f" · {progress.errors} errors"
+        else:
+            line = ""
+        pad = max(0, self._width - len(line))
+        sys.stderr.write("\r" + line + " " * pad)
+        self._width = len(line)
+        if progress.phase == "done":
+            sys.stderr.write("\r" + " " * self._width + "\r")
+        sys.stderr.flush()
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def format_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TB"
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from photosearch.core.db import DatabaseCorruptError
+    from photosearch.core.imageio import ImageLoadError
+
+    try:
+        return int(args.func(args) or 0)
+    except CommandError as exc:
+        print(f"photosearch: {exc}", file=sys.stderr)
+        return 2
+    except DatabaseCorruptError as exc:
+        print(
+            f"photosearch: {exc}\nRun `photosearch repair --db {exc_path(exc, args)}` to set the "
+            f"damaged file aside and start a fresh library (your photos are not touched).",
+            file=sys.stderr,
+        )
+        return 3
+    except DatabaseError as exc:
+        print(f"photosearch: {exc}", file=sys.stderr)
+        return 3
+    except ImageLoadError as exc:
+        print(f"photosearch: cannot read image: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("photosearch: interrupted", file=sys.stderr)
+        return 130
+
+
+def exc_path(exc: Exception, args: argparse.Namespace) -> str:
+    from photosearch.core.store import default_db_path
+
+    return str(getattr(args, "db", None) or default_db_path())

@@ -1,0 +1,85 @@
+"""``photosearch index DIR...``: add folders and bring the library in sync with them."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from photosearch.cli.common import (
+    CommandError,
+    ProgressBar,
+    add_db_option,
+    add_json_option,
+    add_model_options,
+    format_duration,
+    load_encoder_from,
+    open_library,
+    print_json,
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "index",
+        help="add folders to the library and index their photos",
+        description="Add folders (remembered) and bring the library in sync with every watched "
+        "folder: new photos are embedded, moved ones keep their embedding, vanished ones leave "
+        "the results. Returns when every photo is embedded.",
+    )
+    p.add_argument(
+        "folders", nargs="*", metavar="DIR", help="folders to add (default: re-sync all)"
+    )
+    p.add_argument(
+        "--poll", action="store_true", help="watch these folders by polling (network drives)"
+    )
+    p.add_argument("--batch-size", type=int, default=32, help="photos per inference batch")
+    p.add_argument("--workers", type=int, default=None, help="decode threads (default: CPU count)")
+    p.add_argument(
+        "--progress", action="store_true", help="show the progress bar even when not a terminal"
+    )
+    add_db_option(p)
+    add_json_option(p)
+    add_model_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from photosearch.core.indexer import Indexer
+
+    for folder in args.folders:
+        if not os.path.isdir(folder):
+            raise CommandError(f"not a folder: {folder}")
+    with open_library(args) as library:
+        for folder in args.folders:
+            library.add_folder(folder, use_polling=args.poll)
+        if not library.folders():
+            raise CommandError("no folders in the library yet: photosearch index DIR")
+        encoder = load_encoder_from(args)
+        semantic = default_semantic_embedder()
+        indexer = Indexer(
+            library, encoder, semantic, batch_size=args.batch_size, decode_workers=args.workers
+        )
+        bar = ProgressBar(True if args.progress else None)
+        summary = indexer.run(on_progress=bar.update)
+    data = summary.as_dict()
+    if args.json:
+        print_json(data)
+    else:
+        print(
+            f"added {summary.added}, updated {summary.updated}, moved {summary.moved}, "
+            f"missing {summary.missing}, offline {summary.offline}, errors {summary.errors}, "
+            f"embedded {summary.embedded} in {format_duration(summary.seconds)}",
+        )
+        for path, message in summary.problems[:20]:
+            print(f"  skipped {path}: {message}", file=sys.stderr)
+    return 0
+
+
+def default_semantic_embedder():  # type: ignore[no-untyped-def]
+    """The word-space embedder, when the text-search module is present."""
+    try:
+        from photosearch.core.text import default_embedder  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return default_embedder()

@@ -1,0 +1,50 @@
+"""``photosearch similar IMAGE``: photos that look like an image (in the library or not)."""
+
+from __future__ import annotations
+
+import argparse
+
+from photosearch.cli.common import (
+    CommandError,
+    absolute,
+    add_db_option,
+    add_json_option,
+    add_model_options,
+    load_encoder_from,
+    open_library,
+    print_json,
+)
+from photosearch.cli.filters import add_filter_options, filters_from
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("similar", help="find photos that look like an image")
+    p.add_argument("image", metavar="IMAGE", help="any image file")
+    p.add_argument("-k", type=int, default=20, help="number of results (default 20)")
+    add_filter_options(p)
+    add_db_option(p)
+    add_json_option(p)
+    add_model_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from photosearch.core.search import Searcher
+
+    with open_library(args) as library:
+        if library.visual_model() is None:
+            raise CommandError("the library is empty: photosearch index DIR")
+        searcher = Searcher(library, lambda: load_encoder_from(args))
+        results = searcher.similar_to_image(absolute(args.image), args.k, filters_from(args))
+    print_results(results, args.json)
+    return 0
+
+
+def print_results(results, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    if as_json:
+        print_json([r.as_dict() for r in results])
+        return
+    if not results:
+        print("no results")
+    for r in results:
+        print(f"{r.score:6.3f}  {r.path}")

@@ -1,0 +1,63 @@
+"""``photosearch status``: what the library holds."""
+
+from __future__ import annotations
+
+import argparse
+
+from photosearch.cli.common import (
+    add_db_option,
+    add_json_option,
+    format_bytes,
+    open_library,
+    print_json,
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("status", help="counts per status, folders, database size, model")
+    add_db_option(p)
+    add_json_option(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    with open_library(args) as library:
+        counts = library.status_counts()
+        per_folder = library.folder_counts()
+        folders = [
+            {
+                "path": f.path,
+                "online": f.online,
+                "polling": f.use_polling,
+                "photos": sum(per_folder.get(f.id, {}).values()),
+                "counts": per_folder.get(f.id, {}),
+            }
+            for f in library.folders()
+        ]
+        data = {
+            "database": str(library.path),
+            "database_bytes": library.size_bytes(),
+            "photos": sum(counts.values()),
+            "counts": counts,
+            "folders": folders,
+            "model": library.visual_model(),
+            "word_space": library.semantic_space(),
+            "errors": [{"path": p.path, "message": p.error} for p in library.errors(50)],
+        }
+    if args.json:
+        print_json(data)
+        return 0
+    print(f"library   {data['database']} ({format_bytes(data['database_bytes'])})")
+    print(f"model     {data['model'] or '-'}")
+    print(f"words     {data['word_space'] or '-'}")
+    print(
+        "photos    "
+        + ", ".join(f"{n} {s}" for s, n in counts.items())
+        + f" ({data['photos']} total)"
+    )
+    for f in folders:
+        state = "" if f["online"] else " [offline]"
+        print(f"folder    {f['path']}{state}: {f['photos']} photos")
+    for e in data["errors"][:10]:
+        print(f"error     {e['path']}: {e['message']}")
+    return 0

@@ -1,0 +1,144 @@
+"""Retrieval metrics over in-memory arrays: image->image and text->image P@10 and mAP.
+
+Everything is deterministic: ties are broken by photo order (stable sorts).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from photosearch.core.text.semantic import UnknownQueryError
+
+
+@dataclass
+class TextResult:
+    method: str
+    p_at_10: float  # mean over all queries; an unreadable query counts 0
+    map: float  # mean average precision, same convention
+    readable: int
+    queries: int
+    per_query: dict[str, tuple[float, float]] = field(default_factory=dict)  # query -> (P@10, AP)
+
+    def as_dict(self) -> dict:
+        return {
+            "method": self.method,
+            "text_p_at_10": round(self.p_at_10, 4),
+            "text_map": round(self.map, 4),
+            "readable_queries": self.readable,
+            "queries": self.queries,
+        }
+
+
+def ranking(scores: np.ndarray) -> np.ndarray:
+    """Indices best first; ties keep photo order."""
+    return np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
+
+
+def precision_at_k(scores: np.ndarray, relevant: np.ndarray, k: int = 10) -> float:
+    order = ranking(scores)[:k]
+    return float(np.asarray(relevant)[order].mean()) if len(order) else 0.0
+
+
+def average_precision(scores: np.ndarray, relevant: np.ndarray) -> float:
+    relevant = np.asarray(relevant, dtype=bool)
+    total = int(relevant.sum())
+    if total == 0:
+        return 0.0
+    hits = relevant[ranking(scores)]
+    cumulative = np.cumsum(hits)
+    ranks = np.arange(1, len(hits) + 1)
+    return float((cumulative[hits] / ranks[hits]).sum() / total)
+
+
+def image_to_image_p_at_k(vectors: np.ndarray, labels: Sequence[str], k: int = 10) -> float:
+    """Leave-one-out: each photo queries all others by cosine; mean fraction of same-label hits
+    among the top k."""
+    x = np.asarray(vectors, dtype=np.float32)
+    x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    labels_arr = np.asarray(labels)
+    total = 0.0
+    for start in range(0, len(x), 512):
+        sims = x[start : start + 512] @ x.T
+        rows = np.arange(sims.shape[0])
+        sims[rows, start + rows] = -np.inf
+        top = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+        total += float((labels_arr[top] == labels_arr[start + rows, None]).sum())
+    return total / (len(x) * k)
+
+
+def text_to_image(
+    method: str,
+    score_fn: Callable[[str], np.ndarray],
+    labels: Sequence[str],
+    queries: dict[str, str],
+    k: int = 10,
+) -> TextResult:
+    """For each label, score the library with its query text; unreadable queries
+    (:class:`UnknownQueryError`) count as 0."""
+    labels_arr = np.asarray(labels)
+    p_values, ap_values, per_query = [], [], {}
+    readable = 0
+    for label in sorted(set(labels)):
+        query = queries.get(label, label.replace("_", " "))
+        try:
+            scores = score_fn(query)
+        except UnknownQueryError:
+            p, ap = 0.0, 0.0
+        else:
+            readable += 1
+            relevant = labels_arr == label
+            p, ap = precision_at_k(scores, relevant, k), average_precision(scores, relevant)
+        p_values.append(p)
+        ap_values.append(ap)
+        per_query[query] = (p, ap)
+    return TextResult(
+        method,
+        float(np.mean(p_values)),
+        float(np.mean(ap_values)),
+        readable,
+        len(p_values),
+        per_query,
+    )
+
+
+def read_labels(folder: str | os.PathLike[str]) -> tuple[list[Path], list[str], dict[str, str]]:
+    """A labelled folder: ``labels.csv`` (``file,label[,query]``) if present, else sub-folder names.
+    Returns photo paths, labels and the query for each label (default: label, ``_`` as space)."""
+    folder = Path(folder)
+    paths: list[Path] = []
+    labels: list[str] = []
+    queries: dict[str, str] = {}
+    csv_path = folder / "labels.csv"
+    if csv_path.is_file():
+        with open(csv_path, newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                paths.append(folder / row["file"])
+                labels.append(row["label"])
+                if row.get("query"):
+                    queries.setdefault(row["label"], row["query"])
+    else:
+        exts = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
+        for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+            for path in sorted(sub.rglob("*")):
+                if path.suffix.lower() in exts:
+                    paths.append(path)
+                    labels.append(sub.name)
+    for label in labels:
+        queries.setdefault(label, label.replace("_", " "))
+    return paths, labels, queries
+
+
+def read_queries(csv_path: str | os.PathLike[str]) -> dict[str, str]:
+    """label -> query from a ``file,label,query`` CSV (e.g. resources/eval/photos-dev-queries.csv)."""
+    out: dict[str, str] = {}
+    with open(csv_path, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            if row.get("query"):
+                out.setdefault(row["label"], row["query"])
+    return out

@@ -1,0 +1,224 @@
+"""The query language, and scoring a query against a whole library held in memory.
+
+Syntax (as in rclip): terms are separated by ``+``; a term starting with ``-`` pushes its photos
+away; ``2:sunset`` or ``0.5:snow`` scales a term; a term is a word or a phrase (``beach at
+sunset``). Images are passed by the caller as extra terms (``search --image PATH "snow"``).
+
+    boat -sail            -> +boat, -sail
+    dog + 2:snow          -> +dog, +2*snow
+    beach at sunset       -> one phrase term
+    t-shirt               -> one word (a hyphen inside a word is not a minus)
+
+Scoring is vectorised numpy over all photos (no Python loop over photos): for text, the terms'
+class weights and vectors are summed into one (1000,) weight vector and one word-space vector, so
+a text query costs one gather over the stored top-K classes and one matrix-vector product.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from photosearch.core.imagenet import NUM_CLASSES
+from photosearch.core.text.semantic import Concept, SemanticModel, UnknownQueryError, default_model
+from photosearch.core.text.wordspace import normalize
+
+_WEIGHT_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*:\s*")
+# A minus that starts a term: at the start or after whitespace, followed by a non-space.
+_MINUS_RE = re.compile(r"(?:^|(?<=\s))-(?=\S)")
+
+
+class QuerySyntaxError(ValueError):
+    """The query text cannot be parsed. Message is user-facing."""
+
+
+@dataclass
+class ImageTerm:
+    """A photo used as a query term: its visual feature, and its semantic vector if known."""
+
+    features: np.ndarray  # (D,) L2-normalised visual feature
+    semantic: np.ndarray | None = None  # (dim,) semantic vector in the library's word space
+    label: str = "image"
+
+
+@dataclass
+class Term:
+    weight: float  # signed: negative pushes away
+    text: str | None = None
+    image: ImageTerm | None = None
+
+    def __str__(self) -> str:
+        sign = "-" if self.weight < 0 else "+"
+        body = (
+            self.text if self.text is not None else f"<{self.image.label if self.image else '?'}>"
+        )
+        magnitude = abs(self.weight)
+        return f"{sign}{'' if magnitude == 1 else f'{magnitude:g}:'}{body}"
+
+
+@dataclass
+class Query:
+    terms: list[Term] = field(default_factory=list)
+
+    @property
+    def text_terms(self) -> list[Term]:
+        return [t for t in self.terms if t.text is not None]
+
+    @property
+    def image_terms(self) -> list[Term]:
+        return [t for t in self.terms if t.image is not None]
+
+    def __str__(self) -> str:
+        return " ".join(str(t) for t in self.terms)
+
+
+def parse_query(
+    text: str, images: list[ImageTerm] | None = None, image_weight: float = 1.0
+) -> Query:
+    """Parse query text into terms; ``images`` become positive terms of ``image_weight``."""
+    terms: list[Term] = []
+    for chunk in text.split("+"):
+        pieces = _MINUS_RE.split(chunk)
+        for index, piece in enumerate(pieces):
+            negative = index > 0
+            piece = piece.strip()
+            if not piece:
+                if negative:
+                    raise QuerySyntaxError("a '-' must be followed by the words to push away")
+                continue
+            weight = 1.0
+            match = _WEIGHT_RE.match(piece)
+            if match:
+                weight = float(match.group(1))
+                piece = piece[match.end() :].strip()
+                if not piece:
+                    raise QuerySyntaxError(
+                        f"the weight {match.group(1)}: must be followed by words"
+                    )
+            if ":" in piece and _looks_like_bad_weight(piece):
+                raise QuerySyntaxError(f"cannot read the weight in {piece!r}; write e.g. 2:sunset")
+            terms.append(Term(-weight if negative else weight, text=piece))
+    for image in images or []:
+        terms.append(Term(image_weight, image=image))
+    if not terms:
+        raise QuerySyntaxError("the query is empty")
+    return terms_query(terms)
+
+
+def terms_query(terms: list[Term]) -> Query:
+    return Query(list(terms))
+
+
+def _looks_like_bad_weight(piece: str) -> bool:
+    head = piece.split(":", 1)[0].strip()
+    return bool(head) and not head.isalpha() and " " not in head
+
+
+@dataclass
+class LibraryArrays:
+    """What the scorer needs of a library, all rows aligned (n photos)."""
+
+    semantic: np.ndarray  # (n, dim) float32 L2-normalised semantic vectors
+    top_ids: np.ndarray  # (n, K) int (int16 is enough and fastest)
+    top_probs: np.ndarray  # (n, K) float32
+    features: np.ndarray | None = None  # (n, D) float32 L2-normalised visual features
+
+
+@dataclass
+class CompiledQuery:
+    """A parsed query resolved against the word space: ready to score any library."""
+
+    query: Query
+    class_weights: np.ndarray  # (1000,) signed combination of the text terms' class weights
+    vector: np.ndarray  # (dim,) signed combination of the text terms' word-space vectors
+    concepts: list[tuple[Term, list[tuple[Concept, float]]]]
+    unknown_words: list[str]
+    cosine_weight: float
+
+    @property
+    def has_text(self) -> bool:
+        return bool(self.class_weights.any() or self.vector.any())
+
+
+def compile_query(query: Query | str, model: SemanticModel | None = None) -> CompiledQuery:
+    """Resolve every text term's words; raises :class:`UnknownQueryError` if a text term has no
+    word the word space or WordNet knows (unknown words inside a term are skipped and listed)."""
+    model = model or default_model()
+    if isinstance(query, str):
+        query = parse_query(query)
+    weights = np.zeros(NUM_CLASSES, np.float32)
+    vector = np.zeros(model.dim, np.float32)
+    resolved = []
+    unknown: list[str] = []
+    for term in query.text_terms:
+        assert term.text is not None
+        units = model.units(term.text)
+        concepts = [(model.concept(text), w) for text, w in units]
+        known = [(c, w) for c, w in concepts if c.known]
+        unknown += [c.text for c, _ in concepts if not c.known]
+        if not known:
+            words = ", ".join(repr(c.text) for c, _ in concepts) or repr(term.text)
+            raise UnknownQueryError(
+                f"none of the words {words} is known to the word vectors or to WordNet; "
+                "try another word (a common English noun works best)"
+            )
+        total = sum(w for _, w in known)
+        term_vector = np.zeros(model.dim, np.float32)
+        for concept, w in known:
+            weights += (term.weight * w / total) * concept.class_weights
+            if concept.vector is not None:
+                term_vector += (w / total) * concept.vector
+        if term_vector.any():
+            vector += term.weight * normalize(term_vector)
+        resolved.append((term, known))
+    return CompiledQuery(query, weights, vector, resolved, unknown, model.config.cosine_weight)
+
+
+def class_mass(weights: np.ndarray, top_ids: np.ndarray, top_probs: np.ndarray) -> np.ndarray:
+    """(n,) sum over each photo's top-K classes of probability x class weight."""
+    gathered = np.take(weights.astype(np.float32), top_ids)
+    return np.einsum("nk,nk->n", gathered, top_probs, dtype=np.float32)
+
+
+def text_scores(compiled: CompiledQuery, library: LibraryArrays) -> np.ndarray:
+    """(n,) score of the text terms: WordNet/similarity class mass + cosine to the semantic vectors."""
+    score = class_mass(compiled.class_weights, library.top_ids, library.top_probs)
+    if compiled.vector.any():
+        score += compiled.cosine_weight * (library.semantic @ compiled.vector)
+    return score
+
+
+def score_query(
+    query: Query | str | CompiledQuery,
+    library: LibraryArrays,
+    model: SemanticModel | None = None,
+) -> np.ndarray:
+    """(n,) float32 scores, higher is better.
+
+    A text-only query scores with :func:`text_scores`. With image terms, the text part and each
+    image's similarity (visual cosine, plus semantic cosine if the image term has a semantic
+    vector) are standardised over the library before their weighted sum, so that neither scale
+    dominates."""
+    compiled = query if isinstance(query, CompiledQuery) else compile_query(query, model)
+    images = compiled.query.image_terms
+    if not images:
+        return text_scores(compiled, library).astype(np.float32, copy=False)
+    parts: list[np.ndarray] = []
+    if compiled.has_text:
+        parts.append(_standardise(text_scores(compiled, library)))
+    for term in images:
+        assert term.image is not None
+        if library.features is None:
+            raise ValueError("an image term needs the library's visual features")
+        sim = library.features @ np.asarray(term.image.features, np.float32)
+        if term.image.semantic is not None:
+            sim = sim + 0.5 * (library.semantic @ np.asarray(term.image.semantic, np.float32))
+        parts.append(term.weight * _standardise(sim))
+    return np.sum(parts, axis=0).astype(np.float32)
+
+
+def _standardise(x: np.ndarray) -> np.ndarray:
+    std = float(x.std())
+    return (x - x.mean()) / std if std > 1e-12 else x - x.mean()

@@ -1,0 +1,231 @@
+"""Words and ImageNet classes in one word space; ConSE photo vectors; query concepts.
+
+* A *synset vector* is the word-space vector of a WordNet noun synset: its lemmas, plus (less)
+  its hypernyms' lemmas and the content words of its gloss. So a class whose name the vocabulary
+  lacks ("tench", "Granny Smith", "wallaby") still gets a good vector ("freshwater fish", "apple").
+* A *class vector* is the synset vector of an ImageNet class, with the class's display name.
+* ConSE (Norouzi et al. 2014, "Zero-shot learning by convex combination of semantic
+  embeddings"): a photo's semantic vector is the normalised, probability-weighted sum of the
+  class vectors of its top-T classes.
+* A *concept* is what a query word or phrase means: a word-space vector, and a weight per
+  ImageNet class (1 for the classes under a WordNet synset the word names, e.g. all 118 dog
+  breeds for "dog"; a smaller, similarity-based weight for the classes nearest in the word space).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from photosearch.core.imagenet import NUM_CLASSES, imagenet_classes
+from photosearch.core.text.stopwords import STOP_WORDS
+from photosearch.core.text.wordnet import MAX_LEMMA_WORDS, WordNet
+from photosearch.core.text.wordspace import WordSpace, normalize
+
+TOKEN_RE = re.compile(r"[a-z0-9][a-z0-9'&.-]*[a-z0-9]|[a-z0-9]")
+
+
+@dataclass(frozen=True)
+class SemanticConfig:
+    """The method's few constants. Chosen from general considerations and checked on the dev set
+    as a whole (docs/text-search.md); nothing is tuned per class."""
+
+    lemma_other: float = 0.5  # weight of a synset's further lemmas relative to its first
+    hypernym_weight: float = 0.5  # weight of the parent's lemmas (halving with each level up)
+    hypernym_levels: int = 3
+    gloss_weight: float = 0.3
+    word_weight: float = 1.0  # the query word's own vector vs. its WordNet senses (1.0)
+    conse_top: int = 10  # T of ConSE
+    centre_classes: bool = True  # remove the mean class vector (hubness correction)
+    sim_temperature: float = 0.05  # softness of the similarity-based class weights
+    sim_top: int = 10  # classes that get a similarity-based weight
+    sim_scale: float = 0.5  # similarity weights relative to a WordNet-hierarchy match (1.0)
+    cosine_weight: float = 0.5  # weight of the ConSE cosine in a term's score
+    # Switches for the ablations in docs/text-search.md (all on in the app).
+    wordnet_class_vectors: bool = True  # False: a class vector is its display name's vector
+    wordnet_query: bool = True  # False: a query word's vector is its own word vector only
+    hierarchy: bool = True  # False: no WordNet-ancestor class mass
+
+
+@dataclass
+class Concept:
+    """What one query unit (a word or a multi-word lemma) means."""
+
+    text: str
+    vector: np.ndarray | None  # unit vector in the word space
+    class_weights: np.ndarray  # (1000,) float32 in [0, 1]
+    synsets: list[tuple[int, float]] = field(default_factory=list)  # WordNet (row, weight)
+    in_vocabulary: bool = False
+
+    @property
+    def known(self) -> bool:
+        return self.vector is not None or bool(self.class_weights.any())
+
+
+class UnknownQueryError(ValueError):
+    """No word of the query is known to the word space or to WordNet. Message is user-facing."""
+
+
+class SemanticModel:
+    """The word space, WordNet, and the ImageNet classes placed in the word space."""
+
+    def __init__(
+        self,
+        space: WordSpace | None = None,
+        wordnet: WordNet | None = None,
+        config: SemanticConfig | None = None,
+    ) -> None:
+        self.space = space or WordSpace.default()
+        self.wordnet = wordnet or WordNet.default()
+        self.config = config or SemanticConfig()
+        self.dim = self.space.dim
+        self._synset_vectors: dict[int, np.ndarray | None] = {}
+        self._lemma_vectors: dict[int, np.ndarray | None] = {}
+        self.class_vectors = self._build_class_vectors()
+        self._concepts: dict[str, Concept] = {}
+
+    @property
+    def space_id(self) -> str:
+        return self.space.space_id
+
+    # -- synsets in the word space ----------------------------------------------------------
+    def lemma_vector(self, row: int) -> np.ndarray | None:
+        """A synset's lemmas alone (first lemma weight 1, the others ``lemma_other``)."""
+        if row not in self._lemma_vectors:
+            lemmas = self.wordnet.synset(row).lemmas
+            items = [
+                (self.space.phrase_vector(lemma), 1.0 if i == 0 else self.config.lemma_other)
+                for i, lemma in enumerate(lemmas)
+            ]
+            self._lemma_vectors[row] = self.space.mean_vector(items)
+        return self._lemma_vectors[row]
+
+    def gloss_vector(self, row: int) -> np.ndarray | None:
+        words = self.wordnet.synset(row).gloss
+        return self.space.mean_vector((self.space.vector(w), 1.0) for w in words)
+
+    def synset_vector(self, row: int) -> np.ndarray | None:
+        """Lemmas + hypernym lemmas (halving per level) + gloss words, normalised."""
+        if row in self._synset_vectors:
+            return self._synset_vectors[row]
+        cfg = self.config
+        items: list[tuple[np.ndarray | None, float]] = [(self.lemma_vector(row), 1.0)]
+        levels: dict[int, list[int]] = {}
+        for ancestor, depth in self.wordnet.ancestors(row, cfg.hypernym_levels):
+            levels.setdefault(depth, []).append(ancestor)
+        for depth, rows in levels.items():
+            weight = cfg.hypernym_weight * 0.5 ** (depth - 1) / len(rows)
+            items.extend((self.lemma_vector(r), weight) for r in rows)
+        items.append((self.gloss_vector(row), cfg.gloss_weight))
+        vec = self.space.mean_vector(items)
+        self._synset_vectors[row] = vec
+        return vec
+
+    def _build_class_vectors(self) -> np.ndarray:
+        vectors = np.zeros((NUM_CLASSES, self.dim), np.float32)
+        for cls in imagenet_classes():
+            row = int(self.wordnet.class_rows[cls.index])
+            name = self.space.phrase_vector(cls.name)
+            if self.config.wordnet_class_vectors:
+                vec = self.space.mean_vector([(self.synset_vector(row), 1.0), (name, 0.5)])
+            else:
+                vec = name
+            if vec is not None:
+                vectors[cls.index] = vec
+        if self.config.centre_classes:
+            vectors = vectors - vectors.mean(axis=0)
+        return normalize(vectors)
+
+    # -- photos --------------------------------------------------------------------------
+    def conse(self, top_ids: np.ndarray, top_probs: np.ndarray) -> np.ndarray:
+        """ConSE semantic vectors (n, dim), L2-normalised, from each photo's top classes."""
+        t = min(self.config.conse_top, top_ids.shape[1])
+        ids = top_ids[:, :t]
+        probs = top_probs[:, :t].astype(np.float32)
+        vectors = np.einsum("nt,ntd->nd", probs, self.class_vectors[ids])
+        return normalize(vectors)
+
+    # -- query words -----------------------------------------------------------------------
+    def concept(self, text: str) -> Concept:
+        """The meaning of one word or multi-word lemma (never raises; see ``Concept.known``)."""
+        key = " ".join(text.lower().split())
+        found = self._concepts.get(key)
+        if found is None:
+            found = self._make_concept(key)
+            self._concepts[key] = found
+        return found
+
+    def _make_concept(self, text: str) -> Concept:
+        cfg = self.config
+        senses = self.wordnet.lookup(text)
+        word_vec = self.space.vector(text)
+        if word_vec is None and not senses and " " not in text:
+            for form in self.wordnet.base_forms(text)[1:]:  # plural of a word WordNet lacks
+                word_vec = self.space.vector(form)
+                if word_vec is not None:
+                    break
+        items: list[tuple[np.ndarray | None, float]] = [(word_vec, cfg.word_weight)]
+        if cfg.wordnet_query:
+            items += [(self.synset_vector(row), weight) for row, weight in senses]
+        vector = self.space.mean_vector(items)
+        if vector is None and " " in text:
+            vector = self.space.phrase_vector(text)
+
+        hierarchy = np.zeros(NUM_CLASSES, np.float32)
+        if senses and cfg.hierarchy:
+            top = max(weight for _, weight in senses)
+            for row, weight in senses:
+                classes = self.wordnet.descendant_classes(row)
+                if len(classes):
+                    hierarchy[classes] = np.maximum(hierarchy[classes], weight / top)
+        similar = self.similar_class_weights(vector)
+        weights = np.maximum(hierarchy, cfg.sim_scale * similar)
+        return Concept(text, vector, weights, senses, word_vec is not None)
+
+    def similar_class_weights(self, vector: np.ndarray | None) -> np.ndarray:
+        """Weights in [0, 1] for the ``sim_top`` classes nearest a word-space vector: a softmax
+        of their cosines relative to the nearest one."""
+        weights = np.zeros(NUM_CLASSES, np.float32)
+        if vector is None:
+            return weights
+        cfg = self.config
+        sims = self.class_vectors @ vector
+        top = np.argsort(-sims, kind="stable")[: cfg.sim_top]
+        weights[top] = np.exp((sims[top] - sims[top[0]]) / cfg.sim_temperature)
+        return weights
+
+    def units(self, phrase: str) -> list[tuple[str, float]]:
+        """Split a phrase into meaning units with weights: multi-word lemmas the word space or
+        WordNet knows ("soccer ball", "stop sign") are kept whole; stop-words separate groups;
+        inside a group of nouns the last (the head, "*stop sign*" -> sign) weighs double."""
+        tokens = TOKEN_RE.findall(phrase.lower().replace("_", " "))
+        groups: list[list[str]] = [[]]
+        i = 0
+        while i < len(tokens):
+            if tokens[i] in STOP_WORDS:
+                groups.append([])
+                i += 1
+                continue
+            for n in range(min(MAX_LEMMA_WORDS, len(tokens) - i), 0, -1):
+                candidate = tokens[i : i + n]
+                if any(t in STOP_WORDS for t in candidate):
+                    continue
+                text = " ".join(candidate)
+                if n == 1 or self.wordnet.lookup(text) or self.space.vector(text) is not None:
+                    groups[-1].append(text)
+                    i += n
+                    break
+        units: list[tuple[str, float]] = []
+        for group in groups:
+            for j, text in enumerate(group):
+                units.append((text, 2.0 if j == len(group) - 1 and len(group) > 1 else 1.0))
+        return units
+
+
+@lru_cache(maxsize=4)
+def default_model() -> SemanticModel:
+    """The semantic model over the shipped word vectors and WordNet (cached)."""
+    return SemanticModel()

@@ -1,0 +1,194 @@
+"""Run-time access to the shipped WordNet 3.0 noun resource (``resources/wordnet/nouns.json.gz``).
+
+Built by ``tools/build_wordnet_resource.py``; WordNet itself is not needed at run time.
+"""
+
+from __future__ import annotations
+
+import bisect
+import gzip
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from photosearch.core.imagenet import NUM_CLASSES
+from photosearch.core.resources import resource_path
+
+# WordNet's "morphy" detachment rules for nouns, tried in this order.
+_SUFFIXES = (("s", ""), ("ses", "s"), ("xes", "x"), ("zes", "z"), ("ches", "ch"), ("shes", "sh"),
+             ("men", "man"), ("ies", "y"))  # fmt: skip
+MAX_LEMMA_WORDS = 4  # longest multi-word lemma a query phrase is matched against
+
+
+@dataclass(frozen=True)
+class Synset:
+    row: int
+    offset: int  # WordNet 3.0 noun offset ("n%08d" is the ImageNet wnid)
+    count: int  # SemCor tagged frequency of its senses
+    lemmas: tuple[str, ...]  # as WordNet spells them, "_" replaced by " "
+    hypernyms: tuple[int, ...]  # rows
+    gloss: tuple[str, ...]  # the first content words of its definition
+
+    @property
+    def wnid(self) -> str:
+        return f"n{self.offset:08d}"
+
+    @property
+    def name(self) -> str:
+        return self.lemmas[0]
+
+
+class WordNet:
+    """Noun lemmas -> synsets (with sense weights), the hypernym graph, and the ImageNet classes
+    below each synset."""
+
+    def __init__(self, data: dict) -> None:
+        if data.get("format") != "photosearch-wordnet-nouns":
+            raise ValueError("not a photosearch WordNet resource")
+        self._lines = data["synsets"].split("\n")
+        self._keys = data["lexicon_keys"].split("\n")
+        self._senses = data["lexicon_senses"].split("\n")
+        self._exceptions = dict(line.split("\t") for line in data["exceptions"].split("\n") if line)
+        self.class_rows = np.asarray(data["classes"], dtype=np.int64)
+        if self.class_rows.shape != (NUM_CLASSES,):
+            raise ValueError("WordNet resource: wrong number of ImageNet classes")
+        self._descendants = {
+            int(k): np.asarray(v, dtype=np.int64) for k, v in data["descendants"].items()
+        }
+        self._class_of_row = {int(r): i for i, r in enumerate(self.class_rows)}
+        self._cache: dict[int, Synset] = {}
+
+    @classmethod
+    def default(cls) -> WordNet:
+        return _default_wordnet()
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> WordNet:
+        with gzip.open(Path(path), "rb") as f:
+            return cls(json.loads(f.read()))
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    # -- synsets -------------------------------------------------------------------------
+    def synset(self, row: int) -> Synset:
+        found = self._cache.get(row)
+        if found is None:
+            offset, count, lemmas, hypernyms, gloss = self._lines[row].split("\t")
+            found = Synset(
+                row,
+                int(offset),
+                int(count),
+                tuple(lemmas.split("|")),
+                tuple(int(h) for h in hypernyms.split(",") if h),
+                tuple(gloss.split()),
+            )
+            self._cache[row] = found
+        return found
+
+    def class_synset(self, class_index: int) -> Synset:
+        return self.synset(int(self.class_rows[class_index]))
+
+    def class_index(self, row: int) -> int | None:
+        """The ImageNet class index of a synset, if it is one."""
+        return self._class_of_row.get(row)
+
+    def descendant_classes(self, row: int) -> np.ndarray:
+        """ImageNet class indices at or below this synset (empty if none)."""
+        return self._descendants.get(row, np.zeros(0, np.int64))
+
+    def ancestors(self, row: int, max_depth: int = 20) -> list[tuple[int, int]]:
+        """(row, depth) of the hypernyms above ``row``, breadth first, each once, nearest first."""
+        out: list[tuple[int, int]] = []
+        seen = {row}
+        frontier = [row]
+        for depth in range(1, max_depth + 1):
+            nxt = []
+            for node in frontier:
+                for parent in self.synset(node).hypernyms:
+                    if parent not in seen:
+                        seen.add(parent)
+                        out.append((parent, depth))
+                        nxt.append(parent)
+            if not nxt:
+                break
+            frontier = nxt
+        return out
+
+    def depth(self, row: int) -> int:
+        """Length of the longest hypernym path to the root (``entity`` has depth 0)."""
+        return _depth(self, row)
+
+    # -- lemmas --------------------------------------------------------------------------
+    def senses(self, lemma: str) -> list[tuple[int, int]]:
+        """(row, tagged count) of an exact lemma (lowercase, spaces), in WordNet's sense order."""
+        lemma = lemma.lower().strip().replace("_", " ")
+        i = bisect.bisect_left(self._keys, lemma)
+        if i == len(self._keys) or self._keys[i] != lemma:
+            return []
+        out = []
+        for item in self._senses[i].split(","):
+            row, count = item.split(":")
+            out.append((int(row), int(count)))
+        return out
+
+    def base_forms(self, word: str) -> list[str]:
+        """Candidate lemmas for a (possibly inflected) noun, most likely first: the word itself,
+        its irregular base (noun.exc), then WordNet's suffix rules; for a multi-word expression
+        the last word is inflected ("stop signs")."""
+        word = " ".join(word.lower().replace("_", " ").split())
+        prefix, _, last = word.rpartition(" ")
+        prefix = prefix + " " if prefix else ""
+        forms = [word]
+        if word in self._exceptions:
+            forms.append(self._exceptions[word])
+        if last in self._exceptions:
+            forms.append(prefix + self._exceptions[last])
+        for suffix, ending in _SUFFIXES:
+            if last.endswith(suffix) and len(last) > len(suffix) + 1:
+                forms.append(prefix + last[: -len(suffix)] + ending)
+        seen: list[str] = []
+        for form in forms:
+            if form not in seen:
+                seen.append(form)
+        return seen
+
+    def lookup(self, word: str) -> list[tuple[int, float]]:
+        """Senses of a query word as (row, weight), weights summing to 1: SemCor counts smoothed by
+        a prior halving with each sense rank, so untagged rare words favour their first sense."""
+        for form in self.base_forms(word):
+            senses = self.senses(form)
+            if not senses and "-" in form:
+                senses = self.senses(form.replace("-", " ")) or self.senses(form.replace("-", ""))
+            if senses:
+                raw = [count + 0.5**rank for rank, (_, count) in enumerate(senses)]
+                total = sum(raw)
+                return [(row, w / total) for (row, _), w in zip(senses, raw, strict=True)]
+        return []
+
+    def is_lemma(self, phrase: str) -> bool:
+        return bool(self.lookup(phrase))
+
+
+@lru_cache(maxsize=1)
+def _default_wordnet() -> WordNet:
+    return WordNet.load(resource_path("wordnet", "nouns.json.gz"))
+
+
+def _depth(wordnet: WordNet, row: int, _memo: dict[int, int] | None = None) -> int:
+    memo: dict[int, int] = {} if _memo is None else _memo
+    stack = [row]
+    while stack:
+        node = stack[-1]
+        parents = wordnet.synset(node).hypernyms
+        pending = [p for p in parents if p not in memo]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        memo[node] = 1 + max((memo[p] for p in parents), default=-1)
+    return memo[row]
