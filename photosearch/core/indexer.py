@@ -148,6 +148,8 @@ def read_and_decode(photo_id: int, path: str, preprocess: Any) -> _Decoded:
         return _Decoded(photo_id, path, None, f"cannot open: {exc.strerror or exc}")
     try:
         st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            return _Decoded(photo_id, path, None, "is a folder, not a photo")
         if not stat.S_ISREG(st.st_mode):
             return _Decoded(photo_id, path, None, "not a regular file")
         if st.st_size == 0:
@@ -170,7 +172,7 @@ def read_and_decode(photo_id: int, path: str, preprocess: Any) -> _Decoded:
     )
     try:
         image, info = open_image_with_info(io.BytesIO(data), preprocess.decode_side, name=path)
-        decoded.array = preprocess(image)
+        decoded.array = preprocess(_trim_sliver(image, preprocess))
     except ImageLoadError as exc:
         decoded.error = str(exc).replace(f": {path}", "")
         return decoded
@@ -181,6 +183,29 @@ def read_and_decode(photo_id: int, path: str, preprocess: Any) -> _Decoded:
     decoded.width, decoded.height = info.width, info.height
     decoded.taken_at, decoded.camera = info.taken_at, info.camera
     return decoded
+
+
+MAX_ASPECT = 16
+
+
+def _trim_sliver(image: Any, preprocess: Any) -> Any:
+    """Crop a sliver (e.g. 60000x1) to its middle before a centre-cropping preprocess.
+
+    Such a preprocess scales the short side up to the network's size and keeps only the middle
+    square, so a 60000x1 image would first be resized to ~2,000,000x37 pixels (hundreds of MB);
+    beyond ``MAX_ASPECT`` the cut-off ends are never seen by the model anyway.
+    """
+    if getattr(preprocess, "crop", None) != "center":
+        return image
+    width, height = image.size
+    limit = min(width, height) * MAX_ASPECT
+    if width > limit:
+        left = (width - limit) // 2
+        return image.crop((left, 0, left + limit, height))
+    if height > limit:
+        top = (height - limit) // 2
+        return image.crop((0, top, width, top + limit))
+    return image
 
 
 def default_decode_workers() -> int:
@@ -362,7 +387,9 @@ class Indexer:
         """Encode ``batch`` here, then hand the results to the writer without waiting."""
         rows: list[Embedded] = []
         if batch:
-            encoding = self.encoder.encode_arrays(np.stack([d.array for d in batch]))
+            encoding = self.encoder.encode_arrays(
+                np.stack([d.array for d in batch if d.array is not None])
+            )
             top_ids, top_probs = top_classes(encoding.probs)
             semantic = (
                 self.semantic.embed(encoding.vectors, top_ids, top_probs)

@@ -102,6 +102,8 @@ def walk_photos(root: str, problems: list[tuple[str, str]] | None = None) -> Ite
                     problems.append((entry.path, "symbolic link loop"))
                 elif exc.errno != errno.ENOENT:
                     problems.append((entry.path, f"cannot read: {exc.strerror or exc}"))
+                elif entry.is_symlink():
+                    problems.append((entry.path, "broken symbolic link (its target is missing)"))
                 continue
             if not stat.S_ISREG(st.st_mode):
                 problems.append((entry.path, "not a regular file"))
@@ -171,9 +173,9 @@ def sync_folders(
     for r in db.iter(
         "SELECT id, folder_id, path, size, mtime, status, content_hash, model_id FROM photos"
     ):
-        row = _Row(r[0], r[1], path_from_db(r[2]), r[3], r[4], r[5], r[6], r[7])
-        if row.folder_id in rows_by_folder:
-            rows_by_folder[row.folder_id][row.path] = row
+        stored = _Row(r[0], r[1], path_from_db(r[2]), r[3], r[4], r[5], r[6], r[7])
+        if stored.folder_id in rows_by_folder:
+            rows_by_folder[stored.folder_id][stored.path] = stored
 
     new: list[tuple[int, FileEntry]] = []
     changed: list[tuple[int, FileEntry]] = []
