@@ -1,0 +1,144 @@
+"""``photosearch watch``: follow the library's folders and index changes until interrupted.
+
+The same background service as the app (:class:`photosearch.core.watcher.WatchService`), headless
+and without Qt. Logs what it does to stderr (INFO by default; ``-q`` for warnings only). Ctrl+C
+or SIGTERM stops it cleanly: committed batches stay, unfinished photos stay pending for next time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import threading
+import time
+from typing import Any
+
+from photosearch.cli.common import (
+    CommandError,
+    add_db_option,
+    add_model_options,
+    load_encoder_from,
+    open_library,
+)
+
+log = logging.getLogger("photosearch.watch")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "watch",
+        help="follow the library's folders and index photos as they change",
+        description="Watch every folder of the library (optionally adding DIRs first) and keep "
+        "the index up to date as photos are added, changed, moved or deleted, until "
+        "interrupted (Ctrl+C / SIGTERM stop it cleanly).",
+    )
+    p.add_argument("folders", nargs="*", metavar="DIR", help="folders to add first (remembered)")
+    p.add_argument(
+        "--poll", action="store_true", help="watch the added folders by polling (network drives)"
+    )
+    p.add_argument(
+        "--poll-interval",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds between polls of polled folders (default 10)",
+    )
+    p.add_argument(
+        "--rescan-interval",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="seconds between rescans of folders that cannot be watched (default 60)",
+    )
+    p.add_argument("--batch-size", type=int, default=32, help="photos per inference batch")
+    p.add_argument("--workers", type=int, default=None, help="decode threads")
+    p.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+    add_db_option(p)
+    add_model_options(p)
+    p.set_defaults(func=run)
+
+
+class _ProgressLog:
+    """Embedding progress as a log line every few seconds (not a line per batch)."""
+
+    def __init__(self, every: float = 5.0) -> None:
+        self.every = every
+        self._last = 0.0
+
+    def __call__(self, progress: Any) -> None:
+        if progress.phase != "embed":
+            return
+        now = time.monotonic()
+        if now - self._last >= self.every and progress.done < progress.total:
+            self._last = now
+            eta = f", about {progress.eta_s:.0f}s left" if progress.eta_s is not None else ""
+            log.info(
+                "embedding %d/%d (%.1f photos/s%s)",
+                progress.done,
+                progress.total,
+                progress.rate,
+                eta,
+            )
+
+
+def run(args: argparse.Namespace) -> int:
+    from photosearch.cli.index_cmd import default_semantic_embedder
+    from photosearch.core.watcher import WatchService
+
+    package_log = logging.getLogger("photosearch")
+    if args.quiet:
+        package_log.setLevel(logging.WARNING)
+    elif package_log.getEffectiveLevel() > logging.INFO:
+        package_log.setLevel(logging.INFO)
+    for folder in args.folders:
+        if not os.path.isdir(folder):
+            raise CommandError(f"not a folder: {folder}")
+
+    with open_library(args) as library:
+        for folder in args.folders:
+            library.add_folder(folder, use_polling=args.poll)
+        folders = library.folders()
+        if not folders:
+            raise CommandError("no folders in the library yet: photosearch watch DIR")
+        log.info("library %s, %d folder(s)", library.path, len(folders))
+
+        stop = threading.Event()
+
+        def on_signal(signum: int, frame: Any) -> None:
+            log.info("%s received: stopping…", signal.Signals(signum).name)
+            stop.set()
+            signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl+C forces
+
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        service = WatchService(
+            library,
+            lambda: load_encoder_from(args),
+            default_semantic_embedder,
+            on_progress=_ProgressLog(),
+            on_state=lambda state: log.debug("state: %s", state),
+            poll_interval=args.poll_interval,
+            rescan_interval=args.rescan_interval,
+            batch_size=args.batch_size,
+            decode_workers=args.workers,
+        )
+        try:
+            service.start()
+            while not stop.wait(0.5):
+                if not service.running:
+                    break
+        finally:
+            service.stop(timeout=None)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if service.error is not None:
+            raise CommandError(f"watching stopped: {service.error}")
+        counts = library.status_counts()
+    log.info(
+        "stopped cleanly: %d indexed, %d pending, %d errors",
+        counts["indexed"],
+        counts["pending"],
+        counts["error"],
+    )
+    return 0
