@@ -168,7 +168,7 @@ def test_sigkill_mid_index_leaves_a_consistent_database(tmp_path, tiny_encoder):
     with Library(db_path) as library:
         assert library.reader().scalar("PRAGMA integrity_check") == "ok"
         before = library.status_counts()["indexed"]
-        assert 0 < before
+        assert before > 0
         summary = index(library, tiny_encoder)
         counts = library.status_counts()
         assert counts["indexed"] == 108 and counts["pending"] == 0
