@@ -197,7 +197,7 @@ def _section_occupations(result: dict) -> str:
         words,
         series,
         title="Occupations projected on the gender direction (cosine with g)",
-        axis_label="← female side (she, woman…)      cos(word, g)      male side (he, man…) →",
+        axis_label="← female side (she, woman…)  ·  cos(word, g)  ·  male side (he, man…) →",
         label_width=130,
         width=720,
     )
@@ -254,7 +254,10 @@ def _section_photos(photos: dict, thumbs: _Photos) -> str:
         "vectors) is projected on the gender direction. <b>Lean</b> is that projection as a share "
         "of the projection of the definitional words themselves (100% ≈ 'he', −100% ≈ 'she'; "
         f"the scale is {s['definitional_scale']:.3f}). The zero is the vocabulary's mean, since "
-        "the vectors are mean-centred.</p>",
+        "the vectors are mean-centred. That zero is a convention: the midpoint of the definitional "
+        f"pairs (between 'she' and 'he', 'woman' and 'man'…) lies at {_pct(s['pair_midpoint_lean'])}, "
+        "so compare classes and photos with each other rather than reading the sign of one "
+        "photo's lean.</p>",
         "<p class='note'>The photos carry no gender labels: a lean is a position in the word space "
         "inherited from the words for the objects in the photo, not a statement about any person "
         "in it. For gender-neutral objects (a guitar, a chair) nothing in the content justifies a "
@@ -267,7 +270,7 @@ def _section_photos(photos: dict, thumbs: _Photos) -> str:
             s["histogram"]["edges"],
             s["histogram"]["counts"],
             title="Distribution of photo lean",
-            axis_label="← female side      lean      male side →",
+            axis_label="← female side  ·  lean  ·  male side →",
             percent=True,
         ),
     ]
@@ -286,7 +289,7 @@ def _section_photos(photos: dict, thumbs: _Photos) -> str:
                 [("mean lean", [r["mean_lean"] for r in rows])],
                 errors=[tuple(r["ci95"]) for r in rows],
                 title="Mean lean per labelled class (bar) with 95% confidence interval (line)",
-                axis_label="← female side      mean lean      male side →",
+                axis_label="← female side  ·  mean lean  ·  male side →",
                 percent=True,
                 label_width=130,
             )
@@ -312,7 +315,7 @@ def _section_queries(photos: dict, thumbs: _Photos) -> str:
             f"{len(q['entered_only_through_gender_component'])} of 10 changed" for q in queries
         ],
         title="Neutral queries: lean of the query vector",
-        axis_label="← female side      lean      male side →",
+        axis_label="← female side  ·  lean  ·  male side →",
         percent=True,
         label_width=110,
     )

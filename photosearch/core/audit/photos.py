@@ -142,6 +142,16 @@ def definitional_scale(space: Any, sets: WordSets, direction: np.ndarray) -> flo
     return float(np.mean(values)) if values else 1.0
 
 
+def _pair_midpoint(space: Any, sets: WordSets, direction: np.ndarray) -> float:
+    """Mean projection of the midpoints of the definitional pairs (a second possible zero)."""
+    values = []
+    for female, male in sets.definitional_pairs:
+        vf, vm = space.vector(female), space.vector(male)
+        if vf is not None and vm is not None:
+            values.append(float((np.asarray(vf, np.float64) + vm) @ direction) / 2)
+    return float(np.mean(values)) if values else 0.0
+
+
 def _words_of(tag: str) -> list[str]:
     parts = tag.lower().replace("-", " ").split()
     return [tag.lower().replace(" ", "_"), *parts]
@@ -201,6 +211,7 @@ def audit_photos(
         "share_male_side": round(float((lean > 0).mean()), 4),
         "share_over_25pct": round(float((np.abs(lean) > 0.25).mean()), 4),
         "imagenet_class_mean_lean": round(float(class_lean.mean()), 4),
+        "pair_midpoint_lean": round(_pair_midpoint(model.space, sets, direction) / scale, 4),
         "imagenet_class_std_lean": round(float(class_lean.std()), 4),
         "histogram": _histogram(lean),
     }

@@ -280,7 +280,8 @@ def summary_text(result: dict) -> str:
         lines.append(
             f"  lean on the gender direction (100% = a definitional word like 'she'/'he'): "
             f"mean {s['mean_lean']:+.0%}, median |lean| {s['median_abs_lean']:.0%}, "
-            f"{s['share_over_25pct']:.0%} beyond ±25%"
+            f"{s['share_over_25pct']:.0%} beyond ±25% (zero = vocabulary mean; the she/he pair "
+            f"midpoint is at {s['pair_midpoint_lean']:+.0%}: compare classes, not signs)"
         )
         if b["by_class"]:
             sig = [c for c in b["by_class"] if c["excludes_zero"]]
