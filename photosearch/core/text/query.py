@@ -118,12 +118,35 @@ def _looks_like_bad_weight(piece: str) -> bool:
 
 @dataclass
 class LibraryArrays:
-    """What the scorer needs of a library, all rows aligned (n photos)."""
+    """What the scorer needs of a library, all rows aligned (n photos).
+
+    Keep one instance per loaded library and reuse it across queries: the first text query
+    builds (about 0.1 s for 100k photos) and caches an inverted index of the top-K classes, which
+    makes later queries that touch few classes cost well under a millisecond."""
 
     semantic: np.ndarray  # (n, dim) float32 L2-normalised semantic vectors
-    top_ids: np.ndarray  # (n, K) int (int16 is enough and fastest)
-    top_probs: np.ndarray  # (n, K) float32
+    top_ids: np.ndarray  # (n, K) int class ids, best first
+    top_probs: np.ndarray  # (n, K) float32 probabilities
     features: np.ndarray | None = None  # (n, D) float32 L2-normalised visual features
+    _postings: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(
+        default=None, init=False, repr=False
+    )
+
+    def __len__(self) -> int:
+        return int(self.top_ids.shape[0])
+
+    def postings(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(photo, prob, starts): the (photo, probability) pairs sorted by class; those of class c
+        are at ``starts[c]:starts[c + 1]``."""
+        if self._postings is None:
+            n, k = self.top_ids.shape
+            flat = self.top_ids.reshape(-1).astype(np.int16 if NUM_CLASSES < 32768 else np.int32)
+            order = np.argsort(flat, kind="stable")  # a radix sort for 16-bit ids
+            photo = (order // k).astype(np.int32)
+            probs = self.top_probs.reshape(-1)[order].astype(np.float32)
+            starts = np.searchsorted(flat[order], np.arange(NUM_CLASSES + 1))
+            self._postings = (photo, probs, starts)
+        return self._postings
 
 
 @dataclass
@@ -176,15 +199,31 @@ def compile_query(query: Query | str, model: SemanticModel | None = None) -> Com
     return CompiledQuery(query, weights, vector, resolved, unknown, model.config.cosine_weight)
 
 
-def class_mass(weights: np.ndarray, top_ids: np.ndarray, top_probs: np.ndarray) -> np.ndarray:
+SPARSE_CLASSES = 300  # below this many weighted classes, score through the inverted index
+
+
+def class_mass(weights: np.ndarray, library: LibraryArrays) -> np.ndarray:
     """(n,) sum over each photo's top-K classes of probability x class weight."""
-    gathered = np.take(weights.astype(np.float32), top_ids)
-    return np.einsum("nk,nk->n", gathered, top_probs, dtype=np.float32)
+    weights = np.asarray(weights, dtype=np.float32)
+    nonzero = np.flatnonzero(weights)
+    n = len(library)
+    if len(nonzero) == 0 or n == 0:
+        return np.zeros(n, np.float32)
+    if len(nonzero) < SPARSE_CLASSES and n > 2000:
+        photo, probs, starts = library.postings()
+        spans = [slice(int(starts[c]), int(starts[c + 1])) for c in nonzero]
+        photos = np.concatenate([photo[s] for s in spans])
+        values = np.concatenate(
+            [probs[s] * weights[c] for s, c in zip(spans, nonzero, strict=True)]
+        )
+        return np.bincount(photos, weights=values, minlength=n).astype(np.float32)
+    gathered = np.take(weights, library.top_ids.astype(np.intp, copy=False))
+    return np.einsum("nk,nk->n", gathered, library.top_probs, dtype=np.float32)
 
 
 def text_scores(compiled: CompiledQuery, library: LibraryArrays) -> np.ndarray:
     """(n,) score of the text terms: WordNet/similarity class mass + cosine to the semantic vectors."""
-    score = class_mass(compiled.class_weights, library.top_ids, library.top_probs)
+    score = class_mass(compiled.class_weights, library)
     if compiled.vector.any():
         score += compiled.cosine_weight * (library.semantic @ compiled.vector)
     return score

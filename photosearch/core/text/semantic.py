@@ -39,7 +39,7 @@ class SemanticConfig:
     gloss_weight: float = 0.3
     word_weight: float = 1.0  # the query word's own vector vs. its WordNet senses (1.0)
     conse_top: int = 10  # T of ConSE
-    centre_classes: bool = True  # remove the mean class vector (hubness correction)
+    centre_classes: bool = False  # also remove the mean class vector (measured: no gain)
     sim_temperature: float = 0.05  # softness of the similarity-based class weights
     sim_top: int = 10  # classes that get a similarity-based weight
     sim_scale: float = 0.5  # similarity weights relative to a WordNet-hierarchy match (1.0)

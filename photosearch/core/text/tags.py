@@ -1,0 +1,107 @@
+"""Tags for a photo: readable words from its ImageNet classes, their WordNet ancestors and the
+word space.
+
+1. *Category tags*: every WordNet synset at or above the photo's top classes gets the probability
+   mass of its classes among them ("dog" gets the sum over the breeds). Synsets that are too
+   general to be useful as a tag (more than ``MAX_CLASSES`` ImageNet classes below them: "animal",
+   "artifact", "object") are skipped, as are names that are not everyday words.
+2. *Associated words*: the vocabulary words nearest to the photo's semantic vector that WordNet
+   knows as nouns ("sea" for a photo of a liner), which adds context the classes lack.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from photosearch.core.imagenet import class_names
+from photosearch.core.text.semantic import SemanticModel, default_model
+from photosearch.core.text.stopwords import STOP_WORDS
+
+MAX_CLASSES = 150  # a synset with more ImageNet classes below it is too general for a tag
+MIN_MASS = 0.08  # probability mass a category needs to be a tag
+MIN_ASSOCIATION = 0.55  # cosine an associated word needs
+MIN_DEPTH = 8  # shallower synsets ("vehicle", "device", "container") are too abstract for a tag
+ANCESTOR_FACTOR = 0.8  # a category tag ranks a little below a class of the same mass
+_READABLE = re.compile(r"[a-z][a-z' -]*[a-z]")
+
+
+def photo_tags(
+    top_ids: np.ndarray,
+    top_probs: np.ndarray,
+    semantic: np.ndarray | None = None,
+    model: SemanticModel | None = None,
+    n: int = 8,
+) -> list[tuple[str, float]]:
+    """Up to ``n`` (tag, score) for one photo, best first. ``top_ids``/``top_probs``: its (K,)
+    top classes; ``semantic``: its stored semantic vector (adds associated words)."""
+    model = model or default_model()
+    wordnet = model.wordnet
+    mass: dict[int, float] = {}
+    for class_id, prob in zip(
+        np.asarray(top_ids).tolist(), np.asarray(top_probs).tolist(), strict=True
+    ):
+        if prob < 0.01:
+            continue
+        row = int(wordnet.class_rows[int(class_id)])
+        for node in [row] + [r for r, _ in wordnet.ancestors(row)]:
+            mass[node] = mass.get(node, 0.0) + float(prob)
+
+    scored: dict[str, float] = {}
+    seen_forms: set[str] = set()
+
+    def add(word: str, score: float) -> None:
+        forms = set(wordnet.base_forms(word))
+        if forms & seen_forms:
+            return
+        seen_forms.update(forms)
+        scored[word] = score
+
+    # The classes themselves, by their display names; then their ancestors.
+    names = class_names()
+    for class_id, prob in zip(
+        np.asarray(top_ids).tolist(), np.asarray(top_probs).tolist(), strict=True
+    ):
+        if prob >= MIN_MASS:
+            add(names[int(class_id)], float(prob))
+    categories = sorted(mass.items(), key=lambda kv: (-kv[1], -wordnet.depth(kv[0]), kv[0]))
+    for row, value in categories:
+        if (
+            value < MIN_MASS
+            or wordnet.class_index(row) is not None
+            or len(wordnet.descendant_classes(row)) > MAX_CLASSES
+            or wordnet.depth(row) < MIN_DEPTH
+        ):
+            continue
+        name = _readable_name(model, row)
+        if name is not None:
+            add(name, ANCESTOR_FACTOR * value)
+
+    if semantic is not None and np.any(semantic):
+        for word, cos in model.space.nearest(np.asarray(semantic, np.float32), n=60):
+            if cos < MIN_ASSOCIATION:
+                break
+            if _usable_word(model, word):
+                add(word, 0.5 * cos * max(scored.values(), default=1.0))
+    ranked = sorted(scored.items(), key=lambda kv: -kv[1])
+    return ranked[:n]
+
+
+def _readable_name(model: SemanticModel, row: int) -> str | None:
+    """The synset's first lemma a person would write: lowercase everyday words the word space
+    knows (no Latin genus name, no proper noun, no "heavier-than-air craft")."""
+    for lemma in model.wordnet.synset(row).lemmas:
+        if not _READABLE.fullmatch(lemma) or lemma != lemma.lower():
+            continue
+        if model.space.vector(lemma) is not None or all(w in model.space for w in lemma.split()):
+            return lemma
+    return None
+
+
+def _usable_word(model: SemanticModel, word: str) -> bool:
+    if word in STOP_WORDS or len(word) < 3 or not word.isalpha() or not word.islower():
+        return False
+    senses = model.wordnet.senses(word)
+    # A noun WordNet knows, in its base form (skip "boats" next to "boat").
+    return bool(senses)
