@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from helpers import SAMPLE, TinyEncoder, copy_sample
 
+from photosearch.core.db import DatabaseError
 from photosearch.core.search import Searcher
 from photosearch.core.store import Library
 from photosearch.core.watcher import Change, WatchService
@@ -355,6 +356,29 @@ def test_inotify_watch_limit_falls_back_to_periodic_rescans(
             (root / "dog" / "image_0001.jpg").unlink()
             wait_for(lambda: indexed(library, root / "new.jpg"), what="found by a rescan")
             wait_for(lambda: library.status_counts()["missing"] == 1)
+
+
+def test_a_failing_step_is_retried_and_loses_nothing(tmp_path, tiny_encoder, monkeypatch):
+    import photosearch.core.watcher as watcher
+
+    real = watcher.sync_paths
+    failures: list[int] = []
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        if not failures:
+            failures.append(1)
+            raise DatabaseError("database is locked")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(watcher, "sync_paths", flaky)
+    root = tmp_path / "photos"
+    root.mkdir()
+    with Library(tmp_path / "lib.db") as library:
+        library.add_folder(root)
+        with watching(library, tiny_encoder) as service:
+            shutil.copyfile(SAMPLES[0], root / "a.jpg")
+            wait_for(lambda: indexed(library, root / "a.jpg"), what="indexed after the retry")
+            assert failures and service.running
 
 
 def test_worker_runs_at_lower_priority(tmp_path, tiny_encoder):

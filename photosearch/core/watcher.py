@@ -73,6 +73,7 @@ from photosearch.core.store import (
     path_from_db,
     path_to_db,
 )
+from photosearch.core.writer import WriterClosedError
 
 log = logging.getLogger(__name__)
 
@@ -642,31 +643,54 @@ class WatchService:
 
     def _loop(self) -> None:
         next_check = time.monotonic() + self.check_interval
+        backoff = 1.0
         while True:
             with self._cond:
                 if self._stopping:
                     return
                 events, self._events = self._events, []
                 requests, self._requests = self._requests, set()
-            now = time.monotonic()
-            if events:
-                self._take_events(events, now)
-            if "folders" in requests or "root" in requests or now >= next_check:
-                self._check_folders(now)
-                next_check = now + self.check_interval
-            if "rescan" in requests:
-                self._full_scan()
-            elif "overflow" in requests:
-                log.warning("the kernel dropped file-system events: rescanning the folders")
-                for w in list(self._watches.values()):
-                    if w.mode == "native":
-                        self._diff_folder(w.folder)
-            ready = self._check_paths(time.monotonic())
-            if ready:
-                self._sync(ready)
-            if not self._paused and self._has_pending() and self._embed():
+            try:
+                next_check, busy = self._step(events, requests, next_check)
+                backoff = 1.0
+            except WriterClosedError:
+                log.warning("the library was closed: the watch service stops")
+                return
+            except Exception:
+                # e.g. the database locked by another program for longer than its timeout:
+                # the events taken are lost, so rescan everything once it works again
+                log.exception("watch service step failed; retrying in %.0fs", backoff)
+                with self._cond:
+                    self._requests.add("rescan")
+                    self._cond.wait_for(lambda: self._stopping, backoff)
+                backoff = min(backoff * 2, 60.0)
                 continue
-            self._wait(next_check)
+            if not busy:
+                self._wait(next_check)
+
+    def _step(
+        self, events: list[tuple[str, str, str, bool]], requests: set[str], next_check: float
+    ) -> tuple[float, bool]:
+        """One round of work; returns the next periodic check time and whether to go on at
+        once (more may be pending) rather than wait."""
+        now = time.monotonic()
+        if events:
+            self._take_events(events, now)
+        if "folders" in requests or "root" in requests or now >= next_check:
+            self._check_folders(now)
+            next_check = now + self.check_interval
+        if "rescan" in requests:
+            self._full_scan()
+        elif "overflow" in requests:
+            log.warning("the kernel dropped file-system events: rescanning the folders")
+            for w in list(self._watches.values()):
+                if w.mode == "native":
+                    self._diff_folder(w.folder)
+        ready = self._check_paths(time.monotonic())
+        if ready:
+            self._sync(ready)
+        busy = not self._paused and self._has_pending() and self._embed() > 0
+        return next_check, busy
 
     def _wait(self, next_check: float) -> None:
         now = time.monotonic()
