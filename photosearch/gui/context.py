@@ -1,0 +1,114 @@
+"""The app's services, built once and passed to the window (no global app object).
+
+Each resource has its own worker pool: searches (one thread, latest query wins), library reads
+for the sidebar and status bar, thumbnails (a few threads), the model loader and the indexer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from photosearch.core.search import Searcher
+from photosearch.core.store import Library
+from photosearch.gui import search_service
+from photosearch.gui.indexing import IndexingService
+from photosearch.gui.models import EncoderFactory, ModelService
+from photosearch.gui.qt import QObject, QTimer, Signal
+from photosearch.gui.settings import Settings
+from photosearch.gui.tasks import TaskRunner
+from photosearch.gui.thumbnails import ThumbnailCache, ThumbnailLoader
+
+log = logging.getLogger(__name__)
+
+POLL_MS = 500
+_DEFAULT = object()
+
+
+class LibraryMonitor(QObject):
+    """Polls the library's change counter; ``changed`` fires when photos or folders change
+    (whoever wrote them: this app's indexer, the CLI, a watcher)."""
+
+    changed = Signal(int)
+
+    def __init__(self, library: Library, interval_ms: int = POLL_MS, parent: QObject | None = None):
+        super().__init__(parent)
+        self.library = library
+        self._seq = -1
+        self._timer = QTimer(self, interval=interval_ms)
+        self._timer.timeout.connect(self.poll)
+
+    def start(self) -> None:
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def poll(self) -> None:
+        try:
+            seq = self.library.seq()
+        except Exception as exc:  # a locked or vanished database: try again next tick
+            log.debug("cannot read the library's change counter: %s", exc)
+            return
+        if seq != self._seq:
+            self._seq = seq
+            self.changed.emit(seq)
+
+
+class AppContext(QObject):
+    def __init__(
+        self,
+        library: Library,
+        settings: Settings | None = None,
+        encoder_factory: EncoderFactory | None = None,
+        semantic_factory: Callable[[], Any] | None | object = _DEFAULT,
+        thumbnail_cache: ThumbnailCache | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.settings = settings or Settings()
+        self.models = ModelService(self.settings.image_model, encoder_factory, self)
+        self.searcher = Searcher(library, encoder_factory=lambda: self.models.get())
+        self.search_runner = TaskRunner(1, "search", self)
+        self.io_runner = TaskRunner(1, "library-reads", self)
+        self.thumbnails = ThumbnailLoader(thumbnail_cache, parent=self)
+        if semantic_factory is _DEFAULT:
+            semantic_factory = self._semantic_embedder
+        self.indexing = IndexingService(
+            library,
+            self.models,
+            semantic_factory,
+            self,  # type: ignore[arg-type]
+        )
+        self.monitor = LibraryMonitor(library, parent=self)
+        self._closed = False
+
+    @property
+    def word_vectors(self) -> str:
+        return self.settings.word_vectors
+
+    def _semantic_embedder(self) -> Any:
+        return search_service.semantic_embedder(self.settings.word_vectors)
+
+    def start(self) -> None:
+        """Begin background work: load the model, sync the folders, watch the library."""
+        self.models.start()
+        self.monitor.start()
+        if self.library.folders():
+            self.indexing.start()
+        self.indexing.start_watcher()
+
+    def shutdown(self) -> None:
+        """Stop every worker and close the library; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self.monitor.stop()
+        self.indexing.shutdown()
+        self.search_runner.shutdown()
+        self.io_runner.shutdown()
+        self.thumbnails.shutdown()
+        self.models.shutdown()
+        self.library.close()

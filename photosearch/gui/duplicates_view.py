@@ -1,0 +1,369 @@
+"""The Duplicates dialog: groups of exact and near-duplicate photos, side by side.
+
+Groups are computed on a worker thread (a :class:`QRunnable` on the dialog's own pool) that opens
+its own library connection, finds the groups and reads small thumbnails as :class:`QImage` (safe
+off the GUI thread). Results come back by signal; widgets are only built on the GUI thread.
+
+Each photo has a "Keep" checkbox; the suggested keeper (largest resolution) starts checked. The
+"Move to Trash" button sends the unchecked photos to the system trash with ``send2trash`` — only
+after an explicit confirmation that says how many files, only when every group keeps at least one
+photo, and only for files that are unchanged since they were indexed. This is the only place the
+app writes to a user's photos. Trashed photos are then marked missing through the store's writer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from send2trash import send2trash
+
+from photosearch.core.duplicates import (
+    DEFAULT_THRESHOLD,
+    DuplicateGroup,
+    DuplicatePhoto,
+    find_duplicates,
+    mark_missing,
+)
+from photosearch.gui.qt import (
+    QCheckBox,
+    QDialog,
+    QFrame,
+    QHBoxLayout,
+    QImage,
+    QImageReader,
+    QLabel,
+    QMessageBox,
+    QObject,
+    QPixmap,
+    QProgressBar,
+    QPushButton,
+    QRunnable,
+    QScrollArea,
+    QSize,
+    Qt,
+    QThreadPool,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
+
+log = logging.getLogger(__name__)
+
+THUMB = 160
+MAX_GROUPS_SHOWN = 300  # thumbnails for more would take long to load; the rest are counted
+
+
+def _format_size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TB"
+
+
+def _format_date(stamp: float) -> str:
+    # Capture times are naive local times stored as UTC seconds: format them back as UTC.
+    return dt.datetime.fromtimestamp(stamp, dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+@dataclass
+class DuplicatesResult:
+    groups: list[DuplicateGroup]
+    thumbnails: dict[str, QImage] = field(default_factory=dict)
+    total_groups: int = 0
+
+
+class _Signals(QObject):
+    finished = Signal(object)  # DuplicatesResult
+    failed = Signal(str)
+    progress = Signal(int, int)
+
+
+class _FindWorker(QRunnable):
+    """Runs on the pool: library -> groups -> thumbnails. Touches no widget."""
+
+    def __init__(self, library_path: str, threshold: float, cancel: threading.Event) -> None:
+        super().__init__()
+        self.library_path = library_path
+        self.threshold = threshold
+        self.cancel = cancel
+        self.signals = _Signals()
+
+    def run(self) -> None:
+        from photosearch.core.duplicates import Cancelled
+        from photosearch.core.store import Library
+
+        try:
+            with Library(self.library_path) as library:
+                groups = find_duplicates(
+                    library,
+                    self.threshold,
+                    progress=lambda done, total: self.signals.progress.emit(done, total),
+                    cancel=self.cancel,
+                )
+            result = DuplicatesResult(groups[:MAX_GROUPS_SHOWN], total_groups=len(groups))
+            for group in result.groups:
+                for photo in group.photos:
+                    if self.cancel.is_set():
+                        return
+                    result.thumbnails[photo.path] = _thumbnail(photo.path)
+        except Cancelled:
+            return
+        except Exception as exc:  # shown in the dialog; the app goes on
+            log.exception("finding duplicates failed")
+            if not self.cancel.is_set():
+                self.signals.failed.emit(str(exc))
+            return
+        if not self.cancel.is_set():
+            self.signals.finished.emit(result)
+
+
+def _thumbnail(path: str) -> QImage:
+    reader = QImageReader(path)
+    reader.setAutoTransform(True)
+    size = reader.size()
+    if size.isValid() and max(size.width(), size.height()) > THUMB:
+        reader.setScaledSize(size.scaled(QSize(THUMB, THUMB), Qt.AspectRatioMode.KeepAspectRatio))
+    image = reader.read()
+    return image if not image.isNull() else QImage()
+
+
+class _PhotoCard(QFrame):
+    def __init__(self, photo: DuplicatePhoto, keeper: bool, image: QImage | None) -> None:
+        super().__init__()
+        self.photo = photo
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        layout = QVBoxLayout(self)
+        thumb = QLabel()
+        thumb.setFixedSize(THUMB, THUMB)
+        thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        if image is not None and not image.isNull():
+            thumb.setPixmap(QPixmap.fromImage(image))
+        else:
+            thumb.setText("(no preview)")
+        layout.addWidget(thumb)
+        name = QLabel(Path(photo.path).name)
+        name.setToolTip(photo.path)
+        name.setMaximumWidth(THUMB + 40)
+        layout.addWidget(name)
+        res = f"{photo.width}×{photo.height}" if photo.width and photo.height else "?"
+        details = f"{res} · {_format_size(photo.size)}\n{_format_date(photo.date)}"
+        if keeper:
+            details += "\nsuggested keeper"
+        elif photo.exact:
+            details += "\nexact copy"
+        else:
+            details += f"\nsimilarity {photo.score:.3f}"
+        layout.addWidget(QLabel(details))
+        self.keep = QCheckBox("Keep")
+        self.keep.setChecked(keeper)
+        layout.addWidget(self.keep)
+
+
+class DuplicatesDialog(QDialog):
+    """Review duplicate groups and move the unwanted copies to the trash."""
+
+    groups_ready = Signal(int)  # number of groups found
+    trashed = Signal(list)  # paths moved to the trash
+
+    def __init__(
+        self, library_path: str, parent: QWidget | None = None, threshold: float | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.library_path = str(library_path)
+        self.threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+        self.groups: list[DuplicateGroup] | None = None  # None until computed
+        self.cards: list[list[_PhotoCard]] = []
+        self.error: str | None = None
+        self._thumbnails: dict[str, QImage] = {}
+        self._cancel = threading.Event()
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+
+        self.setWindowTitle("Duplicates")
+        self.resize(960, 700)
+        layout = QVBoxLayout(self)
+        self.status = QLabel("Looking for duplicates…")
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)
+        layout.addWidget(self.progress)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        layout.addWidget(self.scroll, 1)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        self.trash_button = QPushButton("Move Unkept to Trash…")
+        self.trash_button.setEnabled(False)
+        self.trash_button.clicked.connect(self.trash_unkept)
+        buttons.addWidget(self.trash_button)
+        self.close_button = QPushButton("Close")
+        self.close_button.clicked.connect(self.reject)
+        buttons.addWidget(self.close_button)
+        layout.addLayout(buttons)
+
+        self._start()
+
+    # --- background work -------------------------------------------------------------------
+    def _start(self) -> None:
+        worker = _FindWorker(self.library_path, self.threshold, self._cancel)
+        worker.signals.finished.connect(self._on_finished)
+        worker.signals.failed.connect(self._on_failed)
+        worker.signals.progress.connect(self._on_progress)
+        self._worker_signals = worker.signals  # keep the QObject alive with the dialog
+        self._pool.start(worker)
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+
+    def _on_failed(self, message: str) -> None:
+        self.error = message
+        self.groups = []
+        self.progress.hide()
+        self.status.setText(f"Could not look for duplicates: {message}")
+        self.groups_ready.emit(0)
+
+    def _on_finished(self, result: DuplicatesResult) -> None:
+        self.groups = result.groups
+        self._thumbnails = result.thumbnails
+        self.progress.hide()
+        self._build()
+        if result.total_groups > len(result.groups):
+            self.status.setText(
+                self.status.text()
+                + f" Showing the first {len(result.groups)} of {result.total_groups} groups."
+            )
+        self.groups_ready.emit(len(self.groups))
+
+    def wait_for_worker(self, msecs: int = -1) -> bool:
+        return bool(self._pool.waitForDone(msecs))
+
+    def done(self, result: int) -> None:
+        self._cancel.set()
+        self._pool.waitForDone(10_000)
+        super().done(result)
+
+    # --- the groups ------------------------------------------------------------------------
+    def _build(self) -> None:
+        groups = self.groups or []
+        content = QWidget()
+        column = QVBoxLayout(content)
+        self.cards = []
+        for n, group in enumerate(groups, 1):
+            box = QFrame()
+            box.setFrameShape(QFrame.Shape.Box)
+            box_layout = QVBoxLayout(box)
+            box_layout.addWidget(
+                QLabel(
+                    f"<b>Group {n}</b> · {len(group.photos)} photos · "
+                    f"{_format_size(group.reclaimable)} in copies"
+                )
+            )
+            row = QHBoxLayout()
+            cards = []
+            for k, photo in enumerate(group.photos):
+                card = _PhotoCard(photo, k == 0, self._thumbnails.get(photo.path))
+                card.keep.toggled.connect(self._update_button)
+                row.addWidget(card)
+                cards.append(card)
+            row.addStretch(1)
+            box_layout.addLayout(row)
+            column.addWidget(box)
+            self.cards.append(cards)
+        column.addStretch(1)
+        self.scroll.setWidget(content)
+        if groups:
+            self.status.setText(
+                f"{len(groups)} groups of duplicates. Check the photos to keep; the others can be "
+                "moved to the trash."
+            )
+        else:
+            self.status.setText("No duplicates found.")
+        self._update_button()
+
+    def _update_button(self, *_: Any) -> None:
+        count = len(self.selected_for_trash())
+        self.trash_button.setEnabled(count > 0)
+        self.trash_button.setText(f"Move {count} to Trash…" if count else "Move Unkept to Trash…")
+
+    def selected_for_trash(self) -> list[DuplicatePhoto]:
+        return [c.photo for cards in self.cards for c in cards if not c.keep.isChecked()]
+
+    # --- the one write to the user's photos ------------------------------------------------
+    def _confirm(self, count: int, size: int) -> bool:
+        """Ask before trashing; tests replace this."""
+        answer = QMessageBox.question(
+            self,
+            "Move to Trash",
+            f"Move {count} file{'s' if count != 1 else ''} ({_format_size(size)}) to the trash?\n\n"
+            "They can be restored from the system trash.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return bool(answer == QMessageBox.StandardButton.Yes)
+
+    def trash_unkept(self) -> list[str]:
+        """Move the unchecked photos to the trash after confirmation; returns the trashed paths."""
+        unkept_groups = [
+            n for n, cards in enumerate(self.cards) if not any(c.keep.isChecked() for c in cards)
+        ]
+        if unkept_groups:
+            self.status.setText(
+                f"Keep at least one photo in every group (group {unkept_groups[0] + 1} has none "
+                "checked). Nothing was moved."
+            )
+            return []
+        chosen = self.selected_for_trash()
+        if not chosen or not self._confirm(len(chosen), sum(p.size for p in chosen)):
+            return []
+        trashed: list[DuplicatePhoto] = []
+        problems: list[str] = []
+        for photo in chosen:
+            try:
+                st = os.stat(photo.path)
+            except OSError:
+                problems.append(f"{photo.path}: no longer there")
+                continue
+            if st.st_size != photo.size:
+                problems.append(f"{photo.path}: changed since it was indexed; left alone")
+                continue
+            try:
+                send2trash(photo.path)
+            except Exception as exc:  # TrashPermissionError, OSError: report and go on
+                problems.append(f"{photo.path}: {exc}")
+                continue
+            trashed.append(photo)
+        if trashed:
+            from photosearch.core.store import Library
+
+            with Library(self.library_path) as library:
+                mark_missing(library, [p.photo_id for p in trashed])
+        self._remove_from_view({p.photo_id for p in trashed})
+        message = f"Moved {len(trashed)} file{'s' if len(trashed) != 1 else ''} to the trash."
+        if problems:
+            message += f" {len(problems)} not moved: " + "; ".join(problems[:3])
+        self.status.setText(message)
+        paths = [p.path for p in trashed]
+        if paths:
+            self.trashed.emit(paths)
+        return paths
+
+    def _remove_from_view(self, photo_ids: set[int]) -> None:
+        if not photo_ids or self.groups is None:
+            return
+        kept: list[DuplicateGroup] = []
+        for group in self.groups:
+            photos = [p for p in group.photos if p.photo_id not in photo_ids]
+            if len(photos) > 1:
+                kept.append(DuplicateGroup(photos))
+        self.groups = kept
+        self._build()

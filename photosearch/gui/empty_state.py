@@ -1,0 +1,63 @@
+"""A centred message for an empty grid: what happened and what to do next."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from photosearch.gui.qt import QLabel, QPushButton, Qt, QVBoxLayout, QWidget, Signal
+from photosearch.gui.style import app_icon
+
+
+@dataclass(frozen=True)
+class Empty:
+    kind: str  # "no-folders" | "indexing" | "no-results" | "query-problem" | "error" | "loading"
+    title: str
+    body: str = ""
+    action: str = ""  # button text; empty for none
+
+
+class EmptyState(QWidget):
+    action_clicked = Signal(str)  # the kind of the state whose button was pressed
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("emptyState")
+        self._kind = ""
+        self.icon = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        self.title = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, objectName="emptyTitle")
+        self.title.setWordWrap(True)
+        self.body = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, objectName="emptyBody")
+        self.body.setWordWrap(True)
+        self.body.setTextFormat(Qt.TextFormat.PlainText)
+        self.button = QPushButton(objectName="primaryButton")
+        self.button.clicked.connect(lambda: self.action_clicked.emit(self._kind))
+        layout = QVBoxLayout(self)
+        layout.addStretch(3)
+        layout.addWidget(self.icon)
+        layout.addSpacing(12)
+        layout.addWidget(self.title)
+        layout.addWidget(self.body)
+        layout.addSpacing(16)
+        layout.addWidget(self.button, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addStretch(4)
+        for label in (self.title, self.body):
+            label.setMaximumWidth(520)
+            layout.setAlignment(label, Qt.AlignmentFlag.AlignHCenter)
+
+    @property
+    def kind(self) -> str:
+        return self._kind
+
+    def show_state(self, state: Empty) -> None:
+        self._kind = state.kind
+        self.title.setText(state.title)
+        self.body.setText(state.body)
+        self.body.setVisible(bool(state.body))
+        self.button.setText(state.action)
+        self.button.setVisible(bool(state.action))
+        icon = app_icon() if state.kind in ("no-folders", "indexing", "loading") else None
+        if icon is not None and not icon.isNull():
+            self.icon.setPixmap(icon.pixmap(96, 96))
+            self.icon.show()
+        else:
+            self.icon.hide()

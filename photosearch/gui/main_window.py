@@ -1,0 +1,360 @@
+"""The main window: builds the panels and connects their signals. No logic of its own beyond
+wiring; each panel is its own class, each piece of work runs on a worker."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+
+from photosearch.core.store import Folder
+from photosearch.gui import actions, drops
+from photosearch.gui.context import AppContext
+from photosearch.gui.controller import SearchController
+from photosearch.gui.preview import PreviewDialog
+from photosearch.gui.qt import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QFileDialog,
+    QKeySequence,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    Qt,
+    QVBoxLayout,
+    QWidget,
+)
+from photosearch.gui.results_view import ResultsPanel
+from photosearch.gui.search_bar import SearchBar
+from photosearch.gui.settings_dialog import SettingsDialog
+from photosearch.gui.sidebar import FolderInfo, Sidebar
+from photosearch.gui.status_bar import ErrorsDialog, StatusBar
+from photosearch.gui.style import app_icon
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setWindowTitle("photosearch")
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self.resize(1280, 820)
+        self._preview: PreviewDialog | None = None
+        self._settings_dialog: SettingsDialog | None = None
+        self._closed = False
+
+        self.sidebar = Sidebar(self)
+        self.search_bar = SearchBar(ctx.thumbnails, self)
+        self.results = ResultsPanel(ctx.thumbnails, ctx.settings.thumbnail_size, self)
+        self.status = StatusBar(self)
+        self.controller = SearchController(ctx, self)
+        self.setStatusBar(self.status)
+
+        right = QWidget(self)
+        column = QVBoxLayout(right)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.search_bar)
+        column.addWidget(self.results, 1)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([250, 1030])
+        self.splitter.setHandleWidth(1)
+        self.splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(self.splitter)
+
+        self._build_menus()
+        self._connect()
+        self._restore_state()
+
+    # --- building -------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        def action(menu, text, slot, shortcut=None) -> QAction:  # type: ignore[no-untyped-def]
+            act = menu.addAction(text)
+            act.triggered.connect(slot)
+            if shortcut is not None:
+                act.setShortcut(QKeySequence(shortcut))
+            return act
+
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.add_folder_action = action(file_menu, "&Add Folder…", self.choose_folder, "Ctrl+O")
+        action(file_menu, "&Rescan Folders", self.ctx.indexing.start, "F5")
+        file_menu.addSeparator()
+        action(file_menu, "&Settings…", self.show_settings, QKeySequence.StandardKey.Preferences)
+        file_menu.addSeparator()
+        action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        edit_menu = bar.addMenu("&Edit")
+        self.find_action = action(edit_menu, "&Find", self.search_bar.focus, "Ctrl+F")
+        action(edit_menu, "&Clear Search", self.search_bar.clear)
+        tools = bar.addMenu("&Tools")
+        self.duplicates_action = action(tools, "Find &Duplicates…", self.show_duplicates)
+        help_menu = bar.addMenu("&Help")
+        action(help_menu, "&About photosearch", self.show_about)
+
+    def _connect(self) -> None:
+        ctx, results, status, controller = self.ctx, self.results, self.status, self.controller
+        self.search_bar.query_changed.connect(controller.set_query)
+        self.search_bar.settings_requested.connect(self.show_settings)
+        controller.results_ready.connect(results.show_results)
+        controller.empty.connect(results.show_empty)
+        controller.busy.connect(status.set_message)
+
+        results.open_requested.connect(actions.open_file)
+        results.show_in_folder_requested.connect(actions.show_in_folder)
+        results.copy_path_requested.connect(self.copy_path)
+        results.similar_requested.connect(self.find_similar)
+        results.preview_requested.connect(self.show_preview)
+        results.empty_action.connect(lambda _kind: self.choose_folder())
+        results.grid.escape_pressed.connect(self.search_bar.clear)
+
+        self.sidebar.add_requested.connect(self.choose_folder)
+        self.sidebar.remove_requested.connect(self.confirm_remove_folder)
+        self.sidebar.show_requested.connect(actions.show_in_folder)
+        self.sidebar.reindex_requested.connect(ctx.indexing.start)
+
+        ctx.monitor.changed.connect(self._library_changed)
+        ctx.models.state_changed.connect(status.set_model_state)
+        ctx.indexing.started.connect(self.refresh_sidebar)
+        ctx.indexing.progress.connect(status.show_progress)
+        ctx.indexing.finished.connect(self._indexing_finished)
+        ctx.indexing.failed.connect(lambda msg: status.set_message(f"Indexing stopped: {msg}"))
+        ctx.indexing.paused_changed.connect(status.set_paused)
+        status.pause_clicked.connect(ctx.indexing.pause)
+        status.resume_clicked.connect(ctx.indexing.resume)
+        status.errors_clicked.connect(self.show_errors)
+
+    def start(self) -> None:
+        """Show the library and start background work (call after ``show()``)."""
+        self.controller.run()
+        self.refresh_sidebar()
+        self.ctx.start()
+
+    # --- library changes --------------------------------------------------------------------
+    def _library_changed(self, _seq: int) -> None:
+        self.controller.refresh()
+        self.refresh_sidebar()
+
+    def _indexing_finished(self, _summary: object) -> None:
+        self.status.indexing_finished()
+        self.refresh_sidebar()
+        self.controller.refresh()
+
+    def refresh_sidebar(self) -> None:
+        library = self.ctx.library
+
+        def job() -> tuple[list[Folder], dict[int, dict[str, int]]]:
+            return library.folders(), library.folder_counts()
+
+        self.ctx.io_runner.run(job, self._show_folders)
+
+    def _show_folders(self, value: tuple[list[Folder], dict[int, dict[str, int]]]) -> None:
+        folders, counts = value
+        running = self.ctx.indexing.running
+        infos = [FolderInfo(f.path, f.online, counts.get(f.id, {}), running) for f in folders]
+        self.sidebar.set_folders(infos)
+        self.status.set_error_count(sum(i.counts.get("error", 0) for i in infos))
+
+    # --- folders ------------------------------------------------------------------------------
+    def choose_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(
+            self, "Add a folder of photos", os.path.expanduser("~")
+        )
+        if path:
+            self.add_folder(path)
+
+    def add_folder(self, path: str) -> None:
+        library = self.ctx.library
+        self.status.set_message(f"Adding {path}…")
+
+        def added(_folder: object) -> None:
+            self.status.set_message(f"Added {os.path.basename(path.rstrip(os.sep)) or path}")
+            self.refresh_sidebar()
+            self.controller.refresh()
+            self.ctx.indexing.start()
+
+        self.ctx.io_runner.run(
+            lambda: library.add_folder(path),
+            added,
+            lambda exc: self.status.set_message(f"Cannot add {path}: {exc}"),
+        )
+
+    def confirm_remove_folder(self, path: str) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Remove folder",
+            f"Remove “{os.path.basename(path.rstrip(os.sep)) or path}” from the library?",
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setInformativeText("The photos stay on disk; only their index is forgotten.")
+        remove = box.addButton("Remove", QMessageBox.ButtonRole.DestructiveRole)
+        box.finished.connect(
+            lambda _r: self.remove_folder(path) if box.clickedButton() is remove else None
+        )
+        box.open()
+
+    def remove_folder(self, path: str) -> None:
+        library = self.ctx.library
+
+        def removed(_ok: object) -> None:
+            self.refresh_sidebar()
+            self.controller.refresh()
+            if self._settings_dialog is not None:
+                self._settings_dialog.set_folders([f.path for f in library.folders()])
+
+        self.ctx.io_runner.run(lambda: library.remove_folder(path), removed)
+
+    # --- photos -------------------------------------------------------------------------------
+    def find_similar(self, path: str) -> None:
+        self.search_bar.field.clear()
+        self.search_bar.set_image(path)
+
+    def copy_path(self, path: str) -> None:
+        actions.copy_path(path)
+        self.status.set_message(f"Copied {path}")
+
+    def preview(self) -> PreviewDialog:
+        if self._preview is None:
+            ctx = self.ctx
+            self._preview = PreviewDialog(
+                ctx.library, ctx.searcher, ctx.thumbnails, ctx.word_vectors, self
+            )
+            self._preview.open_requested.connect(actions.open_file)
+            self._preview.show_in_folder_requested.connect(actions.show_in_folder)
+            self._preview.similar_requested.connect(self.find_similar)
+            self._preview.step_requested.connect(self._step_preview)
+        return self._preview
+
+    def show_preview(self, row: int) -> None:
+        path = self.results.path_at(row)
+        if not path:
+            return
+        dialog = self.preview()
+        dialog.show_photo(path)
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+
+    def _step_preview(self, delta: int) -> None:
+        row = self.results.grid.current_row() + delta
+        if 0 <= row < self.results.model.rowCount():
+            self.results.grid.setCurrentIndex(self.results.model.index(row))
+            self.preview().show_photo(self.results.path_at(row))
+
+    # --- drag and drop ----------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if drops.acceptable(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if drops.acceptable(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        drop = drops.interpret(event.mimeData())
+        if not drop.useful:
+            self.status.set_message(drop.problem)
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        for folder in drop.folders:
+            self.add_folder(folder)
+        if drop.image:
+            self.search_bar.set_image(drop.image)
+
+    # --- dialogs ------------------------------------------------------------------------------
+    def show_errors(self) -> None:
+        self.ctx.io_runner.run(
+            lambda: self.ctx.library.errors(), lambda photos: ErrorsDialog(photos, self).open()
+        )
+
+    def show_settings(self) -> None:
+        settings = self.ctx.settings
+        dialog = SettingsDialog(settings, [f.path for f in self.ctx.library.folders()], self)
+        self._settings_dialog = dialog
+        dialog.add_folder_requested.connect(self.choose_folder)
+        dialog.remove_folder_requested.connect(self.confirm_remove_folder)
+        dialog.thumbnail_size_changed.connect(self.results.set_cell)
+
+        def finished(result: int) -> None:
+            self._settings_dialog = None
+            if result != SettingsDialog.DialogCode.Accepted:
+                self.results.set_cell(settings.thumbnail_size)
+                return
+            changed = dialog.save()
+            self.results.set_cell(settings.thumbnail_size)
+            if changed["word_vectors"]:
+                self.ctx.indexing.start()  # re-places the photos in the new word space
+            if changed["image_model"]:
+                self.status.set_message(
+                    f"{settings.image_model} is used from the next start; "
+                    "the library is then re-indexed with it."
+                )
+
+        dialog.finished.connect(finished)
+        dialog.open()
+
+    def show_duplicates(self) -> None:
+        try:
+            module = importlib.import_module("photosearch.gui.duplicates_view")
+        except ModuleNotFoundError as exc:
+            if exc.name != "photosearch.gui.duplicates_view":
+                raise
+            box = QMessageBox(
+                QMessageBox.Icon.Information,
+                "Find duplicates",
+                "Finding duplicate photos is not available in this version yet.",
+                QMessageBox.StandardButton.Ok,
+                self,
+            )
+            box.open()
+            return
+        dialog = module.DuplicatesDialog(str(self.ctx.library.path), self)
+        dialog.show()
+
+    def show_about(self) -> None:
+        from photosearch import __version__
+
+        QMessageBox.about(
+            self,
+            "About photosearch",
+            f"<b>photosearch {__version__}</b><br>An offline photo library with semantic "
+            "search. Your photos never leave this computer.",
+        )
+
+    # --- window state -------------------------------------------------------------------------
+    def _restore_state(self) -> None:
+        geometry = self.ctx.settings.window_state("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        splitter = self.ctx.settings.window_state("splitter")
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Save the window state, stop all workers and close the library (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.controller.stop()
+        self.search_bar.stop()
+        self.ctx.settings.set_window_state("geometry", self.saveGeometry())
+        self.ctx.settings.set_window_state("splitter", self.splitter.saveState())
+        self.ctx.settings.sync()
+        if self._preview is not None:
+            self._preview.shutdown()
+            self._preview.close()
+        self.ctx.shutdown()

@@ -1,0 +1,111 @@
+"""The results list model: one row per photo, no widget per photo.
+
+Rows hold only (id, path, score); thumbnails come from :class:`ThumbnailLoader` when a row is
+painted (the view asks only for visible rows), and a row repaints when its thumbnail arrives.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import time
+from collections.abc import Sequence
+
+from photosearch.core.search import Result
+from photosearch.gui.qt import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from photosearch.gui.thumbnails import ThumbnailLoader
+
+PATH_ROLE = Qt.ItemDataRole.UserRole + 1
+ID_ROLE = Qt.ItemDataRole.UserRole + 2
+SCORE_ROLE = Qt.ItemDataRole.UserRole + 3
+FAILED_ROLE = Qt.ItemDataRole.UserRole + 4
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class ResultsModel(QAbstractListModel):
+    """Photos in rank order. ``kind`` is "library" (score = date) or "query" (score = similarity)."""
+
+    def __init__(self, thumbnails: ThumbnailLoader, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thumbs = thumbnails
+        self._results: list[Result] = []
+        self._rows: dict[str, list[int]] = {}
+        self.kind = "library"
+        self.thumb_side = 168
+        thumbnails.ready.connect(self._thumbnail_ready)
+
+    # --- contents ------------------------------------------------------------------------
+    def set_results(self, results: Sequence[Result], kind: str) -> None:
+        self.beginResetModel()
+        self._results = list(results)
+        self.kind = kind
+        rows: dict[str, list[int]] = {}
+        for row, result in enumerate(self._results):
+            rows.setdefault(result.path, []).append(row)
+        self._rows = rows
+        self.endResetModel()
+
+    def same_as(self, results: Sequence[Result]) -> bool:
+        return len(results) == len(self._results) and all(
+            a.photo_id == b.photo_id for a, b in zip(results, self._results)
+        )
+
+    def result(self, row: int) -> Result | None:
+        return self._results[row] if 0 <= row < len(self._results) else None
+
+    def results(self) -> list[Result]:
+        return list(self._results)
+
+    def row_of(self, photo_id: int) -> int:
+        return next((i for i, r in enumerate(self._results) if r.photo_id == photo_id), -1)
+
+    def set_thumb_side(self, side: int) -> None:
+        if side != self.thumb_side:
+            self.thumb_side = side
+            if self._results:
+                self.dataChanged.emit(
+                    self.index(0),
+                    self.index(len(self._results) - 1),
+                    [Qt.ItemDataRole.DecorationRole],
+                )
+
+    # --- Qt model API --------------------------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._results)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid() or not 0 <= index.row() < len(self._results):
+            return None
+        result = self._results[index.row()]
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._thumbs.pixmap(result.path, self.thumb_side)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return os.path.basename(result.path)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(result)
+        if role == PATH_ROLE:
+            return result.path
+        if role == ID_ROLE:
+            return result.photo_id
+        if role == SCORE_ROLE:
+            return result.score
+        if role == FAILED_ROLE:
+            return self._thumbs.failed(result.path)
+        return None
+
+    def _tooltip(self, result: Result) -> str:
+        name = html.escape(os.path.basename(result.path))
+        folder = html.escape(os.path.dirname(result.path))
+        if self.kind == "library":
+            detail = time.strftime("%d %b %Y, %H:%M", time.gmtime(result.score))
+        else:
+            detail = f"score {result.score:.3f}"
+        return f"<b>{name}</b><br>{detail}<br><span style='color:gray'>{folder}</span>"
+
+    def _thumbnail_ready(self, path: str, side: int) -> None:
+        if side != self.thumb_side:
+            return
+        for row in self._rows.get(path, ()):
+            index = self.index(row)
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])

@@ -1,0 +1,278 @@
+"""The results panel: a header, the photo grid (QListView in icon mode) and the empty states."""
+
+from __future__ import annotations
+
+from photosearch.core.search import Result
+from photosearch.gui.empty_state import Empty, EmptyState
+from photosearch.gui.qt import (
+    QAbstractItemView,
+    QColor,
+    QContextMenuEvent,
+    QHBoxLayout,
+    QKeyEvent,
+    QLabel,
+    QLinearGradient,
+    QListView,
+    QMenu,
+    QModelIndex,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPersistentModelIndex,
+    QRectF,
+    QSize,
+    QStackedWidget,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    Qt,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
+from photosearch.gui.results_model import FAILED_ROLE, ID_ROLE, PATH_ROLE, ResultsModel
+from photosearch.gui.style import ACCENT, PLACEHOLDER
+from photosearch.gui.thumbnails import ThumbnailLoader
+
+GAP = 6  # px between cells
+RADIUS = 6.0
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class ThumbnailDelegate(QStyledItemDelegate):
+    """Paints a square thumbnail; the file name fades in on hover; selection is an accent ring."""
+
+    def __init__(self, cell: int, parent: QWidget | None = None, captions: bool = True) -> None:
+        super().__init__(parent)
+        self.cell = cell
+        self.captions = captions
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        return QSize(self.cell, self.cell)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        rect = QRectF(option.rect).adjusted(GAP / 2, GAP / 2, -GAP / 2, -GAP / 2)
+        path = QPainterPath()
+        path.addRoundedRect(rect, RADIUS, RADIUS)
+        pixmap = index.data(Qt.ItemDataRole.DecorationRole)
+        painter.setClipPath(path)
+        if pixmap is not None and not pixmap.isNull():
+            painter.drawPixmap(rect, pixmap, QRectF(pixmap.rect()))
+        else:
+            painter.fillRect(rect, QColor(PLACEHOLDER))
+            if index.data(FAILED_ROLE):
+                painter.setPen(QColor("#8c959f"))
+                painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, "cannot open")
+        hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
+        if hovered and self.captions:
+            band = QRectF(rect.left(), rect.bottom() - 30, rect.width(), 30)
+            gradient = QLinearGradient(band.topLeft(), band.bottomLeft())
+            gradient.setColorAt(0, QColor(0, 0, 0, 0))
+            gradient.setColorAt(1, QColor(0, 0, 0, 150))
+            painter.fillRect(band, gradient)
+            painter.setPen(QColor("white"))
+            name = painter.fontMetrics().elidedText(
+                str(index.data(Qt.ItemDataRole.DisplayRole)),
+                Qt.TextElideMode.ElideMiddle,
+                int(band.width()) - 12,
+            )
+            painter.drawText(
+                band.adjusted(6, 0, -6, -5),
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
+                name,
+            )
+        painter.setClipping(False)
+        if option.state & QStyle.StateFlag.State_Selected:
+            painter.setPen(QPen(QColor(ACCENT), 3))
+            painter.drawRoundedRect(rect.adjusted(1.5, 1.5, -1.5, -1.5), RADIUS, RADIUS)
+        elif hovered:
+            painter.setPen(QPen(QColor(0, 0, 0, 40), 1))
+            painter.drawRoundedRect(rect.adjusted(0.5, 0.5, -0.5, -0.5), RADIUS, RADIUS)
+        painter.restore()
+
+
+class PhotoGrid(QListView):
+    """Icon-mode list with uniform cells and batched layout: smooth with 100k rows."""
+
+    open_requested = Signal(int)  # row
+    preview_requested = Signal(int)
+    menu_requested = Signal(int, object)  # row, global QPoint
+    escape_pressed = Signal()
+
+    def __init__(
+        self, model: ResultsModel, cell: int, parent: QWidget | None = None, captions: bool = True
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("photoGrid")
+        self.setModel(model)
+        self.delegate = ThumbnailDelegate(cell, self, captions)
+        self.setItemDelegate(self.delegate)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setMovement(QListView.Movement.Static)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setUniformItemSizes(True)
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(400)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setMouseTracking(True)
+        self.setAcceptDrops(False)
+        self.viewport().setAcceptDrops(False)
+        self.setDragEnabled(False)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.DefaultContextMenu)
+        self.set_cell(cell)
+        self.activated.connect(lambda index: self.open_requested.emit(index.row()))
+        self.doubleClicked.connect(lambda index: self.open_requested.emit(index.row()))
+
+    def set_cell(self, cell: int) -> None:
+        self.delegate.cell = cell
+        self.setGridSize(QSize(cell, cell))
+        self.setIconSize(QSize(cell, cell))
+        model = self.model()
+        if isinstance(model, ResultsModel):
+            model.set_thumb_side(int((cell - GAP) * self.devicePixelRatioF()))
+        self.verticalScrollBar().setSingleStep(cell // 3)
+        self.scheduleDelayedItemsLayout()
+
+    def current_row(self) -> int:
+        index = self.currentIndex()
+        return index.row() if index.isValid() else -1
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        row = self.current_row()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and row >= 0:
+            self.open_requested.emit(row)
+            return
+        if key == Qt.Key.Key_Escape:
+            self.escape_pressed.emit()
+            return
+        if key == Qt.Key.Key_Space and row >= 0:
+            self.preview_requested.emit(row)
+            return
+        super().keyPressEvent(event)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        index = self.indexAt(event.pos())
+        if not index.isValid():
+            return
+        self.setCurrentIndex(index)
+        self.menu_requested.emit(index.row(), event.globalPos())
+
+
+class ResultsPanel(QWidget):
+    """Header + grid + empty state. Emits what the user asked for; knows nothing of search."""
+
+    open_requested = Signal(str)  # path
+    preview_requested = Signal(int)  # row
+    similar_requested = Signal(str)  # path
+    show_in_folder_requested = Signal(str)
+    copy_path_requested = Signal(str)
+    empty_action = Signal(str)  # the empty state's kind
+    clear_requested = Signal()
+
+    def __init__(
+        self, thumbnails: ThumbnailLoader, cell: int, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.model = ResultsModel(thumbnails, self)
+        self.grid = PhotoGrid(self.model, cell, self)
+        self.empty = EmptyState(self)
+        self.title = QLabel(objectName="resultsTitle")
+        self.detail = QLabel(objectName="resultsDetail")
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.grid)
+        self.stack.addWidget(self.empty)
+
+        header = QHBoxLayout()
+        header.setContentsMargins(16, 12, 16, 6)
+        header.setSpacing(10)
+        header.addWidget(self.title)
+        header.addWidget(self.detail)
+        header.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(header)
+        grid_box = QVBoxLayout()
+        grid_box.setContentsMargins(10, 0, 4, 0)
+        grid_box.addWidget(self.stack)
+        layout.addLayout(grid_box, 1)
+
+        self.grid.open_requested.connect(self._open_row)
+        self.grid.preview_requested.connect(self.preview_requested)
+        self.grid.menu_requested.connect(self._menu)
+        self.empty.action_clicked.connect(self.empty_action)
+
+    # --- what is shown -------------------------------------------------------------------
+    def show_results(self, title: str, detail: str, results: list[Result], kind: str) -> None:
+        self.title.setText(title)
+        self.detail.setText(detail)
+        current = self.path_at(self.grid.current_row())
+        scroll = self.grid.verticalScrollBar().value()
+        refresh = kind == self.model.kind == "library" and self.stack.currentWidget() is self.grid
+        if not self.model.same_as(results):
+            self.model.set_results(results, kind)
+            if refresh:  # a live update of the same view: keep the user's place
+                self.grid.doItemsLayout()
+                self.grid.verticalScrollBar().setValue(scroll)
+                if current:
+                    self._select_path(current)
+            elif results:
+                self.grid.scrollToTop()
+        self.model.kind = kind
+        self.stack.setCurrentWidget(self.grid)
+
+    def show_empty(self, state: Empty, title: str = "", detail: str = "") -> None:
+        self.title.setText(title)
+        self.detail.setText(detail)
+        self.model.set_results([], self.model.kind)
+        self.empty.show_state(state)
+        self.stack.setCurrentWidget(self.empty)
+
+    def showing_empty(self) -> str:
+        """The kind of empty state shown, or "" when the grid is shown."""
+        return self.empty.kind if self.stack.currentWidget() is self.empty else ""
+
+    def set_cell(self, cell: int) -> None:
+        self.grid.set_cell(cell)
+
+    # --- rows ------------------------------------------------------------------------------
+    def path_at(self, row: int) -> str:
+        result = self.model.result(row)
+        return result.path if result else ""
+
+    def _select_path(self, path: str) -> None:
+        for row in range(self.model.rowCount()):
+            if self.model.index(row).data(PATH_ROLE) == path:
+                self.grid.setCurrentIndex(self.model.index(row))
+                return
+
+    def _open_row(self, row: int) -> None:
+        path = self.path_at(row)
+        if path:
+            self.open_requested.emit(path)
+
+    def build_menu(self, row: int) -> QMenu:
+        path = self.path_at(row)
+        menu = QMenu(self)
+        menu.addAction("Open", lambda: self.open_requested.emit(path))
+        menu.addAction("Preview", lambda: self.preview_requested.emit(row)).setShortcut("Space")
+        menu.addSeparator()
+        menu.addAction("Find Similar", lambda: self.similar_requested.emit(path))
+        menu.addSeparator()
+        menu.addAction("Show in Folder", lambda: self.show_in_folder_requested.emit(path))
+        menu.addAction("Copy Path", lambda: self.copy_path_requested.emit(path))
+        return menu
+
+    def _menu(self, row: int, pos: object) -> None:
+        menu = self.build_menu(row)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(pos)  # type: ignore[arg-type]
+
+    def photo_id_at(self, row: int) -> int | None:
+        index = self.model.index(row)
+        return index.data(ID_ROLE) if index.isValid() else None

@@ -1,0 +1,204 @@
+"""The sidebar: watched folders with their photo counts and status; add and remove."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from photosearch.gui.qt import (
+    QHBoxLayout,
+    QKeyEvent,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPoint,
+    QPushButton,
+    QSize,
+    Qt,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
+
+PATH_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+@dataclass(frozen=True)
+class FolderInfo:
+    path: str
+    online: bool = True
+    counts: dict[str, int] = field(default_factory=dict)
+    indexing: bool = False  # the indexer is running and this folder has photos pending
+
+    @property
+    def total(self) -> int:
+        return sum(n for status, n in self.counts.items() if status not in ("missing",))
+
+    def detail(self) -> tuple[str, str]:
+        """(count line, warning line) shown under the folder's name."""
+        indexed = self.counts.get("indexed", 0)
+        pending = self.counts.get("pending", 0)
+        errors = self.counts.get("error", 0)
+        if not self.online:
+            line = f"offline · {indexed:,} photos"
+        elif self.indexing and pending:
+            line = f"indexing · {indexed:,} of {indexed + pending:,}"
+        elif pending:
+            line = f"{indexed:,} photos · {pending:,} waiting"
+        else:
+            line = f"{indexed:,} photo{'s' if indexed != 1 else ''}"
+        warn = f"{errors:,} could not be read" if errors else ""
+        return line, warn
+
+
+class FolderRow(QWidget):
+    def __init__(self, info: FolderInfo, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.name = QLabel(objectName="folderName")
+        self.detail = QLabel(objectName="folderDetail")
+        self.warn = QLabel(objectName="folderBadgeWarn")
+        self.status = QLabel()
+        self.status.setFixedWidth(14)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        text = QVBoxLayout()
+        text.setSpacing(1)
+        text.setContentsMargins(0, 0, 0, 0)
+        text.addWidget(self.name)
+        text.addWidget(self.detail)
+        text.addWidget(self.warn)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 8, 6)
+        layout.setSpacing(8)
+        layout.addWidget(self.status, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(text, 1)
+        self.update_info(info)
+
+    def update_info(self, info: FolderInfo) -> None:
+        name = os.path.basename(info.path.rstrip(os.sep)) or info.path
+        self.name.setText(self.fontMetrics().elidedText(name, Qt.TextElideMode.ElideMiddle, 170))
+        line, warn = info.detail()
+        self.detail.setText(line)
+        self.warn.setText(warn)
+        self.warn.setVisible(bool(warn))
+        if not info.online:
+            dot, color, tip = "○", "#8c959f", "Offline: the folder is not reachable"
+        elif info.indexing and info.counts.get("pending", 0):
+            dot, color, tip = "●", "#2f6fde", "Indexing"
+        elif info.counts.get("error", 0):
+            dot, color, tip = "●", "#d97a00", "Some photos could not be read"
+        else:
+            dot, color, tip = "●", "#2da44e", "Up to date"
+        self.status.setText(dot)
+        self.status.setStyleSheet(f"color: {color}; font-size: 10px;")
+        self.setToolTip(f"{info.path}\n{tip}")
+
+
+class FolderList(QListWidget):
+    delete_pressed = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self.currentItem():
+            self.delete_pressed.emit()
+            return
+        super().keyPressEvent(event)
+
+
+class Sidebar(QWidget):
+    add_requested = Signal()
+    remove_requested = Signal(str)  # folder path
+    show_requested = Signal(str)
+    reindex_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("sidebar")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setMinimumWidth(200)
+        self._rows: dict[str, FolderRow] = {}
+        title = QLabel("FOLDERS", objectName="sidebarTitle")
+        add = QToolButton(objectName="flatButton", text="+")
+        add.setToolTip("Add a folder (Ctrl+O)")
+        add.setCursor(Qt.CursorShape.PointingHandCursor)
+        add.clicked.connect(self.add_requested)
+        header = QHBoxLayout()
+        header.setContentsMargins(14, 14, 8, 4)
+        header.addWidget(title)
+        header.addStretch(1)
+        header.addWidget(add)
+        self.list = FolderList(self, objectName="folderList")
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._menu)
+        self.list.delete_pressed.connect(self._remove_current)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.hint = QLabel(
+            "No folders yet.\nAdd one, or drop a folder on the window.", objectName="folderDetail"
+        )
+        self.hint.setWordWrap(True)
+        self.add_button = QPushButton("Add Folder…", objectName="secondaryButton")
+        self.add_button.clicked.connect(self.add_requested)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 10)
+        layout.setSpacing(4)
+        layout.addLayout(header)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.list, 1)
+        bottom = QHBoxLayout()
+        bottom.setContentsMargins(12, 0, 12, 0)
+        bottom.addWidget(self.add_button)
+        layout.addLayout(bottom)
+        self.hint.setContentsMargins(14, 4, 14, 4)
+
+    def set_folders(self, folders: list[FolderInfo]) -> None:
+        paths = [f.path for f in folders]
+        if paths != list(self._rows):
+            current = self.current_path()
+            self.list.clear()
+            self._rows.clear()
+            for info in folders:
+                item = QListWidgetItem()
+                item.setData(PATH_ROLE, info.path)
+                row = FolderRow(info)
+                item.setSizeHint(QSize(0, row.sizeHint().height()))
+                self.list.addItem(item)
+                self.list.setItemWidget(item, row)
+                self._rows[info.path] = row
+                if info.path == current:
+                    self.list.setCurrentItem(item)
+        else:
+            for index, info in enumerate(folders):
+                row = self._rows[info.path]
+                row.update_info(info)
+                item = self.list.item(index)
+                item.setSizeHint(QSize(0, row.sizeHint().height()))
+        self.hint.setVisible(not folders)
+
+    def folder_paths(self) -> list[str]:
+        return list(self._rows)
+
+    def row_text(self, path: str) -> str:
+        row = self._rows.get(path)
+        return f"{row.name.text()} {row.detail.text()} {row.warn.text()}".strip() if row else ""
+
+    def current_path(self) -> str:
+        item = self.list.currentItem()
+        return str(item.data(PATH_ROLE)) if item else ""
+
+    def _remove_current(self) -> None:
+        path = self.current_path()
+        if path:
+            self.remove_requested.emit(path)
+
+    def _menu(self, pos: QPoint) -> None:
+        item = self.list.itemAt(pos)
+        if item is None:
+            return
+        path = str(item.data(PATH_ROLE))
+        menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.addAction("Show in File Manager", lambda: self.show_requested.emit(path))
+        menu.addAction("Rescan Folders", self.reindex_requested)
+        menu.addSeparator()
+        menu.addAction("Remove from Library…", lambda: self.remove_requested.emit(path))
+        menu.popup(self.list.viewport().mapToGlobal(pos))

@@ -1,0 +1,153 @@
+"""The GUI's parts on their own: drops, thumbnails, background tasks, status texts, search
+service errors, and the promise that the window appears before torch is imported."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from helpers import SAMPLE
+
+from photosearch.gui import drops, search_service
+from photosearch.gui.qt import QImage, QMimeData, QUrl
+from photosearch.gui.status_bar import format_eta, progress_text
+from photosearch.gui.tasks import TaskRunner
+from photosearch.gui.thumbnails import ThumbnailCache, ThumbnailLoader
+
+pytestmark = [
+    pytest.mark.qt_log_level_fail("WARNING"),
+    # The offscreen platform plugin's own notices (no window manager), not the app's.
+    pytest.mark.qt_log_ignore("This plugin does not support"),
+]
+
+PHOTO = sorted((SAMPLE / "dog").glob("*.jpg"))[0]
+
+
+def test_a_dropped_folder_is_added_and_a_dropped_image_searched(qapp, tmp_path):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path)), QUrl.fromLocalFile(str(PHOTO))])
+    drop = drops.interpret(mime)
+    assert drop.folders == [str(tmp_path)]
+    assert drop.image == str(PHOTO)
+
+
+def test_image_data_from_a_browser_becomes_a_file(qapp, tmp_path, monkeypatch):
+    monkeypatch.setenv("PHOTOSEARCH_CACHE", str(tmp_path / "cache"))
+    mime = QMimeData()
+    mime.setUrls([QUrl("https://example.org/cat.jpg")])
+    image = QImage(str(PHOTO))
+    mime.setImageData(image)
+    drop = drops.interpret(mime)
+    assert drop.image.startswith(str(tmp_path / "cache"))
+    assert QImage(drop.image).size() == image.size()
+
+
+def test_a_web_address_alone_cannot_be_searched_offline(qapp):
+    mime = QMimeData()
+    mime.setUrls([QUrl("https://example.org/cat.jpg")])
+    drop = drops.interpret(mime)
+    assert not drop.useful
+    assert "offline" in drop.problem
+
+
+def test_thumbnails_are_cached_on_disk_by_path_size_and_mtime(qapp, tmp_path):
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes(PHOTO.read_bytes())
+    cache = ThumbnailCache(tmp_path / "thumbs")
+    image = cache.load(str(photo))
+    assert not image.isNull() and min(image.width(), image.height()) <= cache.side
+    first = cache.file_for(str(photo))
+    assert first is not None and first.exists()
+    os.utime(photo, (1_000_000, 1_000_000))  # an edited photo gets a new thumbnail
+    assert cache.file_for(str(photo)) != first
+    assert cache.load(str(tmp_path / "missing.jpg")).isNull()
+
+
+def test_the_loader_delivers_square_thumbnails_on_the_gui_thread(qtbot, tmp_path):
+    loader = ThumbnailLoader(ThumbnailCache(tmp_path / "thumbs"))
+    assert loader.pixmap(str(PHOTO), 120) is None  # queued
+    with qtbot.waitSignal(loader.ready, timeout=10_000) as blocker:
+        pass
+    assert blocker.args == [str(PHOTO), 120]
+    pixmap = loader.pixmap(str(PHOTO), 120)
+    assert pixmap is not None and pixmap.width() == pixmap.height() == 120
+    loader.pixmap(str(tmp_path / "nope.jpg"), 120)
+    qtbot.waitUntil(lambda: loader.failed(str(tmp_path / "nope.jpg")))
+    loader.shutdown()
+
+
+def test_task_runner_delivers_results_and_errors(qtbot):
+    runner = TaskRunner(2, "test")
+    got: list[object] = []
+    runner.run(lambda: 6 * 7, got.append)
+    runner.run(lambda: 1 / 0, None, got.append)
+    qtbot.waitUntil(lambda: len(got) == 2)
+    assert 42 in got
+    assert any(isinstance(x, ZeroDivisionError) for x in got)
+    assert runner.shutdown()
+    assert runner.run(lambda: got.append("late")) == -1  # closed: nothing runs any more
+
+
+def test_progress_texts():
+    class P:
+        phase, done, total, rate, eta_s = "embed", 120, 360, 35.2, 7.0
+
+    assert progress_text(P()) == "Indexing 120 of 360 · 35 photos/s · about 7 s left"
+    assert "paused" in progress_text(P(), paused=True)
+    assert format_eta(5400) == "about 1 h 30 min left"
+    assert format_eta(None) == ""
+
+
+def test_query_problems_are_told_apart_from_failures():
+    class UnknownQueryError(ValueError):
+        pass
+
+    assert search_service.query_problem(UnknownQueryError("no known word")) == "no known word"
+    assert search_service.query_problem(search_service.TextSearchUnavailable("x")) == "x"
+    assert search_service.query_problem(RuntimeError("boom")) is None
+
+
+def test_the_window_appears_before_torch_is_imported(tmp_path):
+    """Launch in a fresh interpreter: at the first paint of the window torch is not loaded."""
+    script = textwrap.dedent(
+        """
+        import sys
+        from photosearch.gui.app import make_application, open_library
+        from photosearch.gui.context import AppContext
+        from photosearch.gui.main_window import MainWindow
+        from photosearch.gui.qt import QEvent, QObject, QTimer
+        from photosearch.gui.settings import Settings
+
+        app = make_application()
+        window = MainWindow(AppContext(open_library(sys.argv[1], False), Settings()))
+
+        class First(QObject):
+            def eventFilter(self, obj, event):
+                if event.type() == QEvent.Type.Paint:
+                    print("torch" in sys.modules, flush=True)
+                    window.removeEventFilter(self)
+                    QTimer.singleShot(0, app.quit)
+                return False
+
+        watcher = First()
+        window.installEventFilter(watcher)
+        window.show()
+        app.exec()
+        window.shutdown()
+        """
+    )
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "lib.db")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=Path(__file__).parents[1],
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False", out.stdout + out.stderr
