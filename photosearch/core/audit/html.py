@@ -356,6 +356,9 @@ def _section_queries(photos: dict, thumbs: _Photos) -> str:
 def _section_tags(photos: dict, thumbs: _Photos) -> str:
     st = photos["before"]["sensitive_tags"]
     counts = ", ".join(f"{escape(k)}: {v}" for k, v in sorted(st["counts_by_group"].items()))
+    inside = ", ".join(
+        f"{escape(k)}: {v}" for k, v in sorted(st["counts_inside_longer_names"].items())
+    )
     rows = []
     for p in st["photos"]:
         for h in p["hits"]:
@@ -386,7 +389,9 @@ def _section_tags(photos: dict, thumbs: _Photos) -> str:
         "labels, so any such tag is inferred — from an ImageNet class name ('African elephant'), a "
         "WordNet category, or a word near the photo's vector in the word space (the path where "
         "word-vector associations enter).</p>"
-        f"<p>{st['photos_flagged']} photos flagged; by group: {counts or 'none'}.</p>"
+        f"<p>{st['photos_flagged']} photos flagged. The term as a tag of its own, by group: "
+        f"{counts or 'none'}; inside a longer name such as a class name (usually not about "
+        f"people: 'African elephant', 'window blind'): {inside or 'none'}.</p>"
         + (
             f"<h3>Identity terms as tags of their own</h3><div class='photos'>{cards}</div>"
             if cards

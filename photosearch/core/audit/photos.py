@@ -230,7 +230,8 @@ def audit_photos(
     photo_rows = []
     flagged: list[dict] = []
     near_misses: dict[str, list[str]] = {}
-    group_counts: dict[str, int] = {}
+    group_counts: dict[str, int] = {}  # tags that are the identity term itself
+    in_names: dict[str, int] = {}  # the term inside a longer name ("African elephant")
     for i in range(n):
         tags = photo_tags(
             photos.top_ids[i], photos.top_probs[i], semantic[i], model=model, n=tags_per_photo
@@ -255,7 +256,8 @@ def audit_photos(
         if hits:
             flagged.append({"photo": rel, "label": _label(photos, i), "hits": hits})
             for h in hits:
-                group_counts[h["group"]] = group_counts.get(h["group"], 0) + 1
+                counts = group_counts if h["standalone"] else in_names
+                counts[h["group"]] = counts.get(h["group"], 0) + 1
         for row in nearest_rows[i]:
             word = vocabulary[int(row)].lower()
             if lookup.get(word) not in (None, "ambiguous_colour"):
@@ -301,6 +303,7 @@ def audit_photos(
         "sensitive_tags": {
             "photos_flagged": len(flagged),
             "counts_by_group": group_counts,
+            "counts_inside_longer_names": in_names,
             "photos": flagged,
             "near_misses": {w: sorted(v)[:10] for w, v in sorted(near_misses.items())},
             "near_miss_counts": {w: len(v) for w, v in sorted(near_misses.items())},

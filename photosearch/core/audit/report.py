@@ -304,9 +304,11 @@ def summary_text(result: dict) -> str:
                 f"without it: {entered}"
             )
         st = b["sensitive_tags"]
+        groups = ", ".join(f"{k} {v}" for k, v in sorted(st["counts_by_group"].items()))
+        inside = ", ".join(f"{k} {v}" for k, v in sorted(st["counts_inside_longer_names"].items()))
         lines.append(
-            f"  identity terms in auto-tags: {st['photos_flagged']} photos "
-            f"({', '.join(f'{k} {v}' for k, v in sorted(st['counts_by_group'].items())) or 'none'})"
+            f"  identity terms in auto-tags ({st['photos_flagged']} photos): as a tag of its own: "
+            f"{groups or 'none'}; inside a longer name (e.g. 'African elephant'): {inside or 'none'}"
         )
         standalone = [
             f"{h['tag']} ({p['photo']})"
