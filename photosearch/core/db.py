@@ -85,6 +85,26 @@ def _is_locked(exc: BaseException) -> bool:
     return type(exc).__name__ in {"BusyError", "LockedError"} or "locked" in str(exc).lower()
 
 
+def _disk_nearly_full(path: Path) -> bool:
+    try:
+        st = os.statvfs(path.parent)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return False
+    return st.f_bavail * st.f_frsize < (1 << 20)
+
+
+def _open_hint(path: Path) -> str:
+    """Why SQLite could not open ``path``, in words, when it can be told."""
+    folder = path.parent
+    if not folder.is_dir():
+        return f" (the folder {folder} does not exist)"
+    if not path.exists() and not os.access(folder, os.W_OK):
+        return f" (the folder {folder} is read-only: choose another place with --db)"
+    if path.exists() and not os.access(path, os.R_OK):
+        return " (permission denied)"
+    return ""
+
+
 class Database:
     """One connection, used from one thread at a time."""
 
@@ -145,8 +165,16 @@ class Database:
             )
         if "disk" in text.lower() and "full" in text.lower():
             return DatabaseError(f"cannot write to {self.path}: the disk is full")
+        if ("disk i/o error" in text.lower() or "sqlite-vec" in text) and _disk_nearly_full(
+            self.path
+        ):
+            # A full disk shows as an I/O error when SQLite cannot grow its -shm/-wal files, and
+            # sqlite-vec reports it as failing to insert a vector chunk.
+            return DatabaseError(f"cannot write to {self.path}: the disk is full ({exc})")
+        if "could not insert a new vector chunk" in text.lower():  # sqlite-vec hides SQLITE_FULL
+            return DatabaseError(f"cannot write to {self.path}: the disk may be full ({exc})")
         if "unable to open" in text.lower() or "cantopen" in type(exc).__name__.lower():
-            return DatabaseError(f"cannot open {self.path}: {exc}")
+            return DatabaseError(f"cannot open {self.path}: {exc}{_open_hint(self.path)}")
         return DatabaseError(f"database error in {self.path}: {exc}")
 
     # --- statements ----------------------------------------------------------------------
