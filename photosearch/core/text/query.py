@@ -80,6 +80,8 @@ def parse_query(
     """Parse query text into terms; ``images`` become positive terms of ``image_weight``."""
     terms: list[Term] = []
     for chunk in text.split("+"):
+        if re.search(r"(?:^|\s)-\s*$", chunk):
+            raise QuerySyntaxError("a '-' must be followed by the words to push away")
         pieces = _MINUS_RE.split(chunk)
         for index, piece in enumerate(pieces):
             negative = index > 0

@@ -42,6 +42,8 @@ class SemanticConfig:
     centre_classes: bool = False  # also remove the mean class vector (measured: no gain)
     sim_temperature: float = 0.05  # softness of the similarity-based class weights
     sim_top: int = 10  # classes that get a similarity-based weight
+    csls: bool = True  # hubness correction of query-class similarities (see similar_class_weights)
+    csls_k: int = 10
     sim_scale: float = 0.5  # similarity weights relative to a WordNet-hierarchy match (1.0)
     cosine_weight: float = 0.5  # weight of the ConSE cosine in a term's score
     # Switches for the ablations in docs/text-search.md (all on in the app).
@@ -85,6 +87,7 @@ class SemanticModel:
         self._synset_vectors: dict[int, np.ndarray | None] = {}
         self._lemma_vectors: dict[int, np.ndarray | None] = {}
         self.class_vectors = self._build_class_vectors()
+        self.class_hubness = self._class_hubness()
         self._concepts: dict[str, Concept] = {}
 
     @property
@@ -139,6 +142,18 @@ class SemanticModel:
             vectors = vectors - vectors.mean(axis=0)
         return normalize(vectors)
 
+    def _class_hubness(self) -> np.ndarray:
+        """Per class, the mean cosine to its ``csls_k`` nearest words among the 20k most
+        frequent: how close the class is to words in general."""
+        words = self.space.vectors[:20_000]
+        k = self.config.csls_k
+        hub = np.zeros(NUM_CLASSES, np.float32)
+        for start in range(0, NUM_CLASSES, 250):
+            sims = self.class_vectors[start : start + 250] @ words.T
+            top = np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:]
+            hub[start : start + 250] = top.mean(axis=1)
+        return hub
+
     # -- photos --------------------------------------------------------------------------
     def conse(self, top_ids: np.ndarray, top_probs: np.ndarray) -> np.ndarray:
         """ConSE semantic vectors (n, dim), L2-normalised, from each photo's top classes."""
@@ -187,12 +202,18 @@ class SemanticModel:
 
     def similar_class_weights(self, vector: np.ndarray | None) -> np.ndarray:
         """Weights in [0, 1] for the ``sim_top`` classes nearest a word-space vector: a softmax
-        of their cosines relative to the nearest one."""
+        of their similarities relative to the nearest one.
+
+        With ``csls`` the similarity is CSLS (Conneau et al. 2018, "Word translation without
+        parallel data"): cos(q, c) - hub(c) / 2, where hub(c) is the class's mean cosine to its
+        nearest words; it stops "hub" classes, close to many words, from matching every query."""
         weights = np.zeros(NUM_CLASSES, np.float32)
         if vector is None:
             return weights
         cfg = self.config
         sims = self.class_vectors @ vector
+        if cfg.csls:
+            sims = sims - 0.5 * self.class_hubness
         top = np.argsort(-sims, kind="stable")[: cfg.sim_top]
         weights[top] = np.exp((sims[top] - sims[top[0]]) / cfg.sim_temperature)
         return weights

@@ -1,0 +1,102 @@
+"""Word space loading: formats, safety, identifiers, phrases and OOV words."""
+
+from __future__ import annotations
+
+import pickle
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gensim.models import KeyedVectors
+
+from photosearch.core.text.wordspace import WordSpace, WordSpaceError
+
+WORDS = ["dog", "cat", "sea", "ocean", "Stop_Sign", "car"]
+
+
+def _kv(seed: int = 0) -> KeyedVectors:
+    rng = np.random.default_rng(seed)
+    kv = KeyedVectors(vector_size=8)
+    kv.add_vectors(WORDS, rng.standard_normal((len(WORDS), 8)).astype(np.float32))
+    return kv
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_word2vec_formats(tmp_path: Path, binary: bool) -> None:
+    path = tmp_path / ("v.bin" if binary else "v.txt")
+    _kv().save_word2vec_format(str(path), binary=binary)
+    space = WordSpace.load(path)
+    assert space.dim == 8 and len(space.kv.index_to_key) == len(WORDS)
+    assert "dog" in space and "DOG" in space and "stop_sign" in space
+    # A phrase the vocabulary holds as one token.
+    assert space.vector("stop sign") is not None
+    np.testing.assert_allclose(np.linalg.norm(space.vector("ocean")), 1.0, atol=1e-5)
+
+
+def test_glove_text_without_header(tmp_path: Path) -> None:
+    kv = _kv()
+    path = tmp_path / "glove.txt"
+    with open(path, "w", encoding="utf-8") as f:
+        for word in WORDS:
+            f.write(word + " " + " ".join(f"{x:.5f}" for x in kv[word]) + "\n")
+    space = WordSpace.load(path)
+    assert len(space.kv.index_to_key) == len(WORDS)
+    raw = space.kv["cat"]
+    np.testing.assert_allclose(raw, kv["cat"], atol=1e-4)
+
+
+def test_refuses_pickles_without_running_them(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):  # type: ignore[no-untyped-def]
+            return (Path.touch, (marker,))
+
+    for name in ("vectors.kv", "vectors.model", "vectors.bin", "vectors.txt"):
+        path = tmp_path / name
+        path.write_bytes(pickle.dumps(Evil(), protocol=4))
+        with pytest.raises(WordSpaceError, match="pickle"):
+            WordSpace.load(path)
+    _kv().save(str(tmp_path / "gensim.kv"))  # gensim's native (pickle) format
+    with pytest.raises(WordSpaceError):
+        WordSpace.load(tmp_path / "gensim.kv")
+    assert not marker.exists()
+
+
+def test_garbage_and_missing(tmp_path: Path) -> None:
+    path = tmp_path / "junk.txt"
+    path.write_text("hello world\nthis is not a vector file\n")
+    with pytest.raises(WordSpaceError):
+        WordSpace.load(path)
+    with pytest.raises(WordSpaceError, match="not found"):
+        WordSpace.load(tmp_path / "absent.vec")
+
+
+def test_space_id_follows_content(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    _kv(0).save_word2vec_format(str(a))
+    _kv(1).save_word2vec_format(str(b))
+    id_a, id_b = WordSpace.load(a).space_id, WordSpace.load(b).space_id
+    assert id_a != id_b and id_a.startswith("a-8d-6w-")
+    assert WordSpace.load(a).space_id == id_a
+
+
+def test_default_space_fast_and_usable() -> None:
+    start = time.perf_counter()
+    space = WordSpace._load_app_format(  # uncached load
+        WordSpace.default().kv
+        and __import__("photosearch.core.resources", fromlist=["x"]).resource_path(
+            "wordvectors", "glove.6B.50d.top10k-plus-nouns.npy"
+        )
+    )
+    assert time.perf_counter() - start < 1.0
+    assert space.dim == 50 and len(space.kv.index_to_key) > 10_000
+    assert "glove" in space.space_id
+    near = [w for w, _ in space.nearest(space.vector("ocean"), 5)]
+    assert "sea" in near
+    assert space.vector("kangaroo") is None  # OOV in the 10k default: WordNet handles it
+    # A phrase of known words; the head (last word) dominates.
+    vec = space.phrase_vector("red car")
+    assert vec is not None and float(vec @ space.vector("car")) > float(vec @ space.vector("red"))
+    assert space.phrase_vector("xqzvw blorptang") is None
