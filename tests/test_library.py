@@ -189,3 +189,18 @@ def test_real_model_similar_finds_the_same_class(sample_library_path, real_encod
             hits = sum(f"/{cls}/" in r.path for r in results)
             assert hits >= 4, (cls, [r.path for r in results])
             assert str(query) not in {r.path for r in results}
+
+
+def test_empty_mount_point_counts_as_offline_not_deleted(tmp_path, tiny_encoder):
+    root = tmp_path / "mnt"
+    photos = copy_sample(root, ["dog"], per_class=2)
+    with Library(tmp_path / "lib.db") as library:
+        library.add_folder(root)
+        index(library, tiny_encoder)
+        stash = tmp_path / "stash"
+        shutil.move(str(root / "dog"), stash)  # the drive is unplugged; its mount point stays
+        summary = index(library, tiny_encoder)
+        assert summary.offline == 2 and summary.missing == 0
+        shutil.move(str(stash), root / "dog")
+        index(library, tiny_encoder)
+        assert library.photo_by_path(photos[0]).status == "indexed"

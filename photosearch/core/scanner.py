@@ -130,8 +130,26 @@ def folder_available(folder: Folder) -> bool:
     return os.path.isdir(folder.path)
 
 
+def looks_unmounted(folder: Folder, db: Database) -> bool:
+    """An empty root where photos were: most likely a drive's mount point left behind.
+
+    Its photos go offline rather than missing, so nothing is forgotten because a drive was not
+    plugged in. (Deleting every photo of a folder reads the same; ``photosearch folders remove``
+    forgets a folder for good.)
+    """
+    try:
+        if any(True for _ in os.scandir(folder.path)):
+            return False
+    except OSError:
+        return True
+    known = db.scalar(
+        "SELECT COUNT(*) FROM photos WHERE folder_id = ? AND status != 'missing'", (folder.id,)
+    )
+    return bool(known)
+
+
 @dataclass
-class _Row:
+class PhotoRow:
     id: int
     folder_id: int
     path: str
@@ -159,7 +177,7 @@ def sync_folders(
     db = library.reader()
     found: dict[int, dict[str, FileEntry]] = {}
     for folder in folders:
-        if not folder_available(folder):
+        if not folder_available(folder) or looks_unmounted(folder, db):
             result.offline += _set_offline(library, folder)
             continue
         entries: dict[str, FileEntry] = {}
@@ -169,18 +187,18 @@ def sync_folders(
                 on_progress(sum(len(v) for v in found.values()) + len(entries))
         found[folder.id] = entries
 
-    rows_by_folder: dict[int, dict[str, _Row]] = {fid: {} for fid in found}
+    rows_by_folder: dict[int, dict[str, PhotoRow]] = {fid: {} for fid in found}
     for r in db.iter(
         "SELECT id, folder_id, path, size, mtime, status, content_hash, model_id FROM photos"
     ):
-        stored = _Row(r[0], r[1], path_from_db(r[2]), r[3], r[4], r[5], r[6], r[7])
+        stored = PhotoRow(r[0], r[1], path_from_db(r[2]), r[3], r[4], r[5], r[6], r[7])
         if stored.folder_id in rows_by_folder:
             rows_by_folder[stored.folder_id][stored.path] = stored
 
     new: list[tuple[int, FileEntry]] = []
     changed: list[tuple[int, FileEntry]] = []
     restored: list[tuple[int, FileEntry, str]] = []
-    vanished: list[_Row] = []
+    vanished: list[PhotoRow] = []
     for folder_id, entries in found.items():
         rows = rows_by_folder[folder_id]
         for path, entry in entries.items():
@@ -190,7 +208,7 @@ def sync_folders(
             elif row.size != entry.size or abs(row.mtime - entry.mtime) > 1e-6:
                 changed.append((row.id, entry))
             elif row.status in ("missing", "offline"):
-                restored.append((row.id, entry, _settled_status(row, model_id)))
+                restored.append((row.id, entry, settled_status(row, model_id)))
             elif row.status == "indexed" and model_id and row.model_id != model_id:
                 changed.append((row.id, entry))
             else:
@@ -199,13 +217,13 @@ def sync_folders(
             row for path, row in rows.items() if path not in entries and row.status != "missing"
         )
 
-    moves = _find_moves(db, new, vanished)
+    moves = find_moves(db, new, vanished)
     moved_new = {id(entry) for _, entry, _ in moves}
     new = [(fid, e) for fid, e in new if id(e) not in moved_new]
     moved_rows = {row.id for _, _, row in moves}
     vanished = [row for row in vanished if row.id not in moved_rows]
 
-    _register(library, new, changed, restored, vanished, moves, model_id)
+    register_changes(library, new, changed, restored, vanished, moves, model_id)
     result.added = len(new)
     result.updated = len(changed)
     result.restored = len(restored)
@@ -223,19 +241,19 @@ def sync_folders(
     return result
 
 
-def _settled_status(row: _Row, model_id: str | None) -> str:
+def settled_status(row: PhotoRow, model_id: str | None) -> str:
     if row.model_id and (model_id is None or row.model_id == model_id):
         return "indexed"
     return "pending"
 
 
-def _find_moves(
-    db: Database, new: list[tuple[int, FileEntry]], vanished: list[_Row]
-) -> list[tuple[int, FileEntry, _Row]]:
+def find_moves(
+    db: Database, new: list[tuple[int, FileEntry]], vanished: list[PhotoRow]
+) -> list[tuple[int, FileEntry, PhotoRow]]:
     """Pair new files with vanished or missing photos of the same size and content hash."""
     if not new:
         return []
-    candidates: dict[int, list[_Row]] = {}
+    candidates: dict[int, list[PhotoRow]] = {}
     for row in vanished:
         if row.content_hash:
             candidates.setdefault(row.size, []).append(row)
@@ -246,7 +264,7 @@ def _find_moves(
     ):
         if r[3] in sizes:
             candidates.setdefault(r[3], []).append(
-                _Row(r[0], r[1], path_from_db(r[2]), r[3], r[4], r[5], r[6], r[7])
+                PhotoRow(r[0], r[1], path_from_db(r[2]), r[3], r[4], r[5], r[6], r[7])
             )
     moves = []
     for folder_id, entry in new:
@@ -264,13 +282,13 @@ def _find_moves(
     return moves
 
 
-def _register(
+def register_changes(
     library: Library,
     new: list[tuple[int, FileEntry]],
     changed: list[tuple[int, FileEntry]],
     restored: list[tuple[int, FileEntry, str]],
-    vanished: list[_Row],
-    moves: list[tuple[int, FileEntry, _Row]],
+    vanished: list[PhotoRow],
+    moves: list[tuple[int, FileEntry, PhotoRow]],
     model_id: str | None,
 ) -> None:
     now = time.time()
@@ -278,7 +296,7 @@ def _register(
     def moves_and_updates(db: Database) -> None:
         seq = bump_seq(db)
         for folder_id, entry, row in moves:
-            status = _settled_status(row, model_id)
+            status = settled_status(row, model_id)
             db.execute(
                 "UPDATE photos SET folder_id = ?, path = ?, mtime = ?, status = ?, seq = ? "
                 "WHERE id = ?",

@@ -55,13 +55,13 @@ from photosearch.core.imageio import is_supported
 from photosearch.core.indexer import Controls, Encoder, Indexer, Progress, SemanticEmbedder
 from photosearch.core.scanner import (
     FileEntry,
+    PhotoRow,
     ScanResult,
-    _find_moves,
-    _register,
-    _Row,
-    _settled_status,
+    find_moves,
     folder_available,
     is_hidden,
+    register_changes,
+    settled_status,
     sync_folders,
     walk_photos,
 )
@@ -185,7 +185,7 @@ def sync_paths(
         return result
 
     db = library.reader()
-    rows: dict[str, _Row] = {}
+    rows: dict[str, PhotoRow] = {}
     wanted = list(seen)
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
@@ -194,13 +194,13 @@ def sync_paths(
             f"SELECT {_ROW_COLUMNS} FROM photos WHERE path IN ({marks})",
             [path_to_db(p) for p in chunk],
         ):
-            found = _Row(r[0], r[1], path_from_db(r[2]), r[3], r[4], r[5], r[6], r[7])
+            found = PhotoRow(r[0], r[1], path_from_db(r[2]), r[3], r[4], r[5], r[6], r[7])
             rows[found.path] = found
 
     new: list[tuple[int, FileEntry]] = []
     changed: list[tuple[int, FileEntry]] = []
     restored: list[tuple[int, FileEntry, str]] = []
-    vanished: list[_Row] = []
+    vanished: list[PhotoRow] = []
     for path, (folder_id, entry) in seen.items():
         row = rows.get(path)
         if entry is None:
@@ -212,7 +212,7 @@ def sync_paths(
         elif row.size != entry.size or abs(row.mtime - entry.mtime) > 1e-6:
             changed.append((row.id, entry))
         elif row.status in ("missing", "offline"):
-            restored.append((row.id, entry, _settled_status(row, model_id)))
+            restored.append((row.id, entry, settled_status(row, model_id)))
         elif row.status == "error" or (
             row.status == "indexed" and model_id and row.model_id != model_id
         ):
@@ -221,13 +221,13 @@ def sync_paths(
             result.unchanged += 1
 
     vanished.extend(_gone_without_event(db, new, vanished, seen, folders))
-    moves = _find_moves(db, new, vanished)
+    moves = find_moves(db, new, vanished)
     moved_new = {id(entry) for _, entry, _ in moves}
     new = [(fid, e) for fid, e in new if id(e) not in moved_new]
     moved_rows = {row.id for _, _, row in moves}
     vanished = [row for row in vanished if row.id not in moved_rows]
     if new or changed or restored or vanished or moves:
-        _register(library, new, changed, restored, vanished, moves, model_id)
+        register_changes(library, new, changed, restored, vanished, moves, model_id)
     result.added, result.updated, result.restored = len(new), len(changed), len(restored)
     result.moved, result.missing = len(moves), len(vanished)
     return result
@@ -236,10 +236,10 @@ def sync_paths(
 def _gone_without_event(
     db: Database,
     new: list[tuple[int, FileEntry]],
-    vanished: list[_Row],
+    vanished: list[PhotoRow],
     seen: dict[str, Any],
     folders: Sequence[Folder],
-) -> list[_Row]:
+) -> list[PhotoRow]:
     """Photos of the same size as a new file whose own file is gone, not yet marked missing.
 
     The observer reports a move it could not pair (e.g. into a folder created a moment before)
@@ -249,7 +249,7 @@ def _gone_without_event(
     sizes = sorted({entry.size for _, entry in new})
     online = {f.id for f in folders if folder_available(f)}
     known = {row.id for row in vanished}
-    found: list[_Row] = []
+    found: list[PhotoRow] = []
     for start in range(0, len(sizes), 500):
         chunk = sizes[start : start + 500]
         marks = ",".join("?" * len(chunk))
@@ -258,7 +258,7 @@ def _gone_without_event(
             "AND status IN ('indexed', 'pending', 'error') AND content_hash IS NOT NULL",
             chunk,
         ):
-            row = _Row(r[0], r[1], path_from_db(r[2]), r[3], r[4], r[5], r[6], r[7])
+            row = PhotoRow(r[0], r[1], path_from_db(r[2]), r[3], r[4], r[5], r[6], r[7])
             if (
                 row.folder_id in online
                 and row.id not in known
