@@ -196,9 +196,9 @@ class DuplicatesDialog(QDialog):
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
         layout.addWidget(self.progress)
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        layout.addWidget(self.scroll, 1)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidgetResizable(True)
+        layout.addWidget(self.scroll_area, 1)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         self.trash_button = QPushButton("Move Unkept to Trash…")
@@ -280,7 +280,7 @@ class DuplicatesDialog(QDialog):
             column.addWidget(box)
             self.cards.append(cards)
         column.addStretch(1)
-        self.scroll.setWidget(content)
+        self.scroll_area.setWidget(content)
         if groups:
             self.status.setText(
                 f"{len(groups)} groups of duplicates. Check the photos to keep; the others can be "
