@@ -88,3 +88,19 @@ def test_tags(encoded) -> None:  # type: ignore[no-untyped-def]
         assert all(w.replace(" ", "").replace("-", "").replace("'", "").isalpha() for w in words)
         scores = [s for _, s in tags]
         assert scores == sorted(scores, reverse=True)
+
+
+def test_evaluate_library(encoded) -> None:  # type: ignore[no-untyped-def]
+    from photosearch.core.text.evaluate import evaluate_library
+
+    library, labels, _ = encoded
+    report = evaluate_library(
+        library.features, library.top_ids, library.top_probs, labels.tolist(),
+        semantic=library.semantic, methods={"conse-plain": {"wordnet_class_vectors": False}},
+    )  # fmt: skip
+    assert report["photos"] == len(labels) and report["labels"] == len(LABELS)
+    rows = {r["method"]: r for r in report["methods"]}
+    assert set(rows) == {"library", "conse-plain"}
+    assert rows["library"]["readable_queries"] == len(LABELS)
+    assert rows["library"]["text_map"] > 0.8  # 5 photos a label: P@10 is at most 0.5 here
+    assert report["visual_image_p_at_10"] > 0.3

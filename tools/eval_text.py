@@ -32,8 +32,9 @@ sys.path.insert(0, str(ROOT))
 
 from photosearch.core.text.embedder import top_k  # noqa: E402
 from photosearch.core.text.evaluate import (  # noqa: E402
+    METHODS,
     average_precision,
-    image_to_image_p_at_k,
+    evaluate_library,
     precision_at_k,
     read_labels,
     read_queries,
@@ -75,20 +76,6 @@ GENERIC_QUERIES = {
     "puppy": "dog",
     "big cat": "leopard",
     "bicycle": "motorbike",
-}
-
-METHODS = {
-    # name: (config changes, use the class-mass term)
-    "conse-plain": dict(
-        wordnet_class_vectors=False,
-        wordnet_query=False,
-        hierarchy=False,
-        sim_scale=0.0,
-        cosine_weight=1.0,
-    ),
-    "conse-wordnet": dict(hierarchy=False, sim_scale=0.0, cosine_weight=1.0),
-    "conse-wordnet+hierarchy": dict(sim_scale=0.0),
-    "full (default)": dict(),
 }
 
 
@@ -211,27 +198,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.queries:
         queries.update(read_queries(args.queries))
     ids, probs = top_k(arrays["P"])
-    report: dict = {
-        "photos": len(labels),
-        "labels": len(set(labels.tolist())),
-        "visual_image_p_at_10": round(image_to_image_p_at_k(arrays["F"], labels.tolist()), 4),
-        "methods": [],
-    }
-    base = SemanticConfig()
-    for name, changes in METHODS.items():
-        model = SemanticModel(config=replace(base, **changes)) if changes else default_model()
-        semantic = model.conse(ids.astype(np.intp), probs)
-        library = LibraryArrays(semantic, ids, probs, arrays["F"])
-        result = text_to_image(
-            name,
-            lambda q, m=model, lib=library: text_scores(compile_query(q, m), lib),
-            labels.tolist(),
-            queries,
+    report = evaluate_library(arrays["F"], ids, probs, labels.tolist(), queries)
+    for row in report["methods"]:
+        name = row["method"]
+        changes = METHODS[name]
+        model = (
+            SemanticModel(config=replace(SemanticConfig(), **changes))
+            if changes
+            else default_model()
         )
-        row = result.as_dict()
-        row["semantic_image_p_at_10"] = round(image_to_image_p_at_k(semantic, labels.tolist()), 4)
+        library = LibraryArrays(model.conse(ids.astype(np.intp), probs), ids, probs, arrays["F"])
         row.update(generic_check(model, library, labels))
-        report["methods"].append(row)
     if args.projection_check:
         report["projection_check"] = projection_check(arrays, queries, default_model())
 

@@ -107,6 +107,77 @@ def text_to_image(
     )
 
 
+# Ablations reported by ``evaluate_library`` (SemanticConfig changes; {} = the app's method).
+METHODS: dict[str, dict] = {
+    "conse-plain": dict(
+        wordnet_class_vectors=False,
+        wordnet_query=False,
+        hierarchy=False,
+        sim_scale=0.0,
+        cosine_weight=1.0,
+    ),
+    "conse-wordnet": dict(hierarchy=False, sim_scale=0.0, cosine_weight=1.0),
+    "conse-wordnet+hierarchy": dict(sim_scale=0.0),
+    "full (default)": {},
+}
+
+
+def evaluate_library(
+    features: np.ndarray,
+    top_ids: np.ndarray,
+    top_probs: np.ndarray,
+    labels: Sequence[str],
+    queries: dict[str, str] | None = None,
+    semantic: np.ndarray | None = None,
+    model=None,  # type: ignore[no-untyped-def]
+    methods: dict[str, dict] | None = None,
+) -> dict:
+    """The report of ``photosearch eval``: image->image leave-one-out P@10 of the visual features
+    and of each method's semantic vectors, and text->image P@10/mAP/readable queries per method.
+
+    ``semantic``: the library's stored semantic vectors (e.g. from a projection), evaluated as the
+    method "library"; ``methods``: ablations to add (default :data:`METHODS`; ``{}`` for none)."""
+    from dataclasses import replace
+
+    from photosearch.core.text.query import LibraryArrays, compile_query, text_scores
+    from photosearch.core.text.semantic import SemanticModel, default_model
+
+    base = model or default_model()
+    labels = list(labels)
+    queries = dict(queries or {})
+    for label in labels:
+        queries.setdefault(label, label.replace("_", " "))
+    ids = np.asarray(top_ids)
+    probs = np.asarray(top_probs, np.float32)
+    report: dict = {
+        "photos": len(labels),
+        "labels": len(set(labels)),
+        "visual_image_p_at_10": round(image_to_image_p_at_k(features, labels), 4),
+        "methods": [],
+    }
+    runs: list[tuple[str, SemanticModel, np.ndarray]] = []
+    if semantic is not None:
+        runs.append(("library", base, np.asarray(semantic, np.float32)))
+    for name, changes in (METHODS if methods is None else methods).items():
+        m = (
+            SemanticModel(base.space, base.wordnet, replace(base.config, **changes))
+            if changes
+            else base
+        )
+        runs.append((name, m, m.conse(ids.astype(np.intp), probs)))
+    for name, m, vectors in runs:
+        library = LibraryArrays(vectors, ids, probs, np.asarray(features, np.float32))
+
+        def score(query: str, m: SemanticModel = m, lib: LibraryArrays = library) -> np.ndarray:
+            return text_scores(compile_query(query, m), lib)
+
+        result = text_to_image(name, score, labels, queries)
+        row = result.as_dict()
+        row["semantic_image_p_at_10"] = round(image_to_image_p_at_k(vectors, labels), 4)
+        report["methods"].append(row)
+    return report
+
+
 def read_labels(folder: str | os.PathLike[str]) -> tuple[list[Path], list[str], dict[str, str]]:
     """A labelled folder: ``labels.csv`` (``file,label[,query]``) if present, else sub-folder names.
     Returns photo paths, labels and the query for each label (default: label, ``_`` as space)."""

@@ -261,6 +261,7 @@ def train_from_folder(
         loss=loss,
         epochs=epochs,
         queries=queries,
+        prototypes=getattr(encoder, "classifier_weight", None),
     )
     result.projection.meta["encoder"] = getattr(encoder, "model_id", "")
     result.projection.save(out)
