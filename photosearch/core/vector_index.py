@@ -3,31 +3,55 @@
 SQLite stays the source of truth; this is a cache for the hot path. sqlite-vec 0.1.x scans by
 brute force without SIMD, several times slower than a numpy matrix product, so queries run here.
 :meth:`VectorIndex.refresh` applies only the rows changed since the last refresh (the ``seq``
-counter), which keeps the index consistent with an indexer writing concurrently.
+counter), which keeps the index consistent with an indexer writing concurrently: every refresh
+reads inside one read transaction, so it sees one committed state of the database.
+
+Reading a large library out of SQLite takes a while (about 10 s per million photos), so the
+matrices are also kept in one memory-mapped file in the cache folder (see :class:`MatrixCache`).
+At start-up that file is mapped (no copy, pages load on demand) and only the rows changed since
+it was written are read from SQLite. The file is trusted only when its random token matches the
+one written into the database's ``meta`` table when the file was saved (so a database that was
+replaced, recreated or restored from a backup does not match), for the same visual model and word
+space, and at a ``seq`` not newer than the database's; anything else rebuilds it from SQLite.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from photosearch.core.db import Database
 from photosearch.core.store import (
     SEMANTIC_TABLE,
     TOP_K_CLASSES,
     VISUAL_TABLE,
     Library,
     decode_classes,
+    default_cache_dir,
+    set_meta,
     table_exists,
 )
+
+log = logging.getLogger(__name__)
 
 CHUNK = 5000
 
 
 @dataclass
 class Snapshot:
-    """Immutable arrays for one query; rows are aligned across all of them."""
+    """Immutable arrays for one query; rows are aligned across all of them.
+
+    The arrays may be read-only memory maps: never modify them in place."""
 
     ids: np.ndarray  # (n,) int64 photo ids
     visual: np.ndarray  # (n, Dv) float32
@@ -41,13 +65,32 @@ class Snapshot:
         return int(self.ids.shape[0])
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """What the stored vectors are: a cache made for another layout is useless."""
+
+    visual_model: str | None
+    visual_dim: int
+    semantic_space: str | None
+    semantic_dim: int | None
+
+
 class VectorIndex:
-    def __init__(self, library: Library) -> None:
+    """``VectorIndex(library)`` keeps its matrix cache in the user cache folder;
+    ``cache_dir=False`` turns the cache off, a path puts it elsewhere."""
+
+    def __init__(self, library: Library, cache_dir: str | os.PathLike[str] | bool = True) -> None:
         self.library = library
         self._lock = threading.Lock()
         self._seq = -1
-        self._rows: dict[int, int] = {}
         self._snapshot = self._empty(0, None)
+        self._layout: _Layout | None = None
+        self.cache: MatrixCache | None = None
+        if cache_dir is not False:
+            folder = default_cache_dir() if cache_dir is True else Path(cache_dir)
+            self.cache = MatrixCache(folder / "vector-index", library.path)
+        self._unsaved = 0  # rows changed since the cache file was last written
+        self.loaded_from_cache = False  # whether the last full load came from the cache file
 
     @staticmethod
     def _empty(dv: int, ds: int | None) -> Snapshot:
@@ -65,37 +108,54 @@ class VectorIndex:
         self.refresh()
         return self._snapshot
 
+    @property
+    def seq(self) -> int:
+        """The database ``seq`` the current snapshot reflects (-1 before the first refresh)."""
+        return self._seq
+
     def refresh(self) -> bool:
         """Apply changes since the last refresh; returns whether anything changed."""
         with self._lock:
-            seq = self.library.seq()
-            if seq == self._seq:
-                return False
             db = self.library.reader()
-            if not table_exists(db, VISUAL_TABLE):
-                self._seq = seq
-                return False
-            if self._seq < 0 or self._needs_rebuild():
-                self._rebuild(seq)
-            else:
-                self._apply_changes(seq)
+            with _read_transaction(db):
+                seq = self.library.seq()
+                if seq == self._seq:
+                    return False
+                if not table_exists(db, VISUAL_TABLE):
+                    self._seq = seq
+                    return False
+                layout = self._current_layout()
+                if self._seq < 0 and self._layout is None:
+                    self._open_cache(layout, seq)
+                if self._seq < 0 or layout != self._layout:
+                    self._rebuild(seq, layout)
+                else:
+                    self._apply_changes(seq)
+            self._maybe_save()
             return True
 
-    def _needs_rebuild(self) -> bool:
-        snap = self._snapshot
-        has_semantic = table_exists(self.library.reader(), SEMANTIC_TABLE)
-        return (snap.semantic is None) == has_semantic
+    def flush(self) -> None:
+        """Wait for a cache file being written in the background (tests, benchmarks, exit)."""
+        if self.cache is not None:
+            self.cache.wait()
 
-    def _dims(self) -> tuple[int, int | None]:
+    # --- loading from SQLite -------------------------------------------------------------------
+    def _current_layout(self) -> _Layout:
+        db = self.library.reader()
         dv = int(self.library.meta("visual_model_dim", "0") or 0)
         ds_text = self.library.meta("semantic_space_dim")
-        has_semantic = table_exists(self.library.reader(), SEMANTIC_TABLE)
-        return dv, (int(ds_text) if ds_text and has_semantic else None)
+        has_semantic = table_exists(db, SEMANTIC_TABLE)
+        return _Layout(
+            self.library.meta("visual_model"),
+            dv,
+            self.library.meta("semantic_space") if has_semantic else None,
+            int(ds_text) if ds_text and has_semantic else None,
+        )
 
-    def _load(self, where: str, params: tuple[object, ...]) -> Snapshot:
+    def _load(self, where: str, params: tuple[object, ...], layout: _Layout) -> Snapshot:
         """Load indexed photos matching ``where`` (over the ``photos p`` table)."""
         db = self.library.reader()
-        dv, ds = self._dims()
+        dv, ds = layout.visual_dim, layout.semantic_dim
         semantic_join = (
             f"LEFT JOIN {SEMANTIC_TABLE} s ON s.photo_id = p.id" if ds is not None else ""
         )
@@ -107,61 +167,359 @@ class VectorIndex:
             f"JOIN photo_classes c ON c.photo_id = p.id {semantic_join} "
             f"WHERE p.status = 'indexed' AND {where} ORDER BY p.id"
         )
-        ids, visual, semantic, top_ids, top_probs, dates, cameras = [], [], [], [], [], [], []
-        zero_sem = np.zeros(ds or 0, np.float32)
+        ids: list[int] = []
+        visual: list[bytes] = []
+        semantic: list[bytes] = []
+        class_ids: list[bytes] = []
+        class_probs: list[bytes] = []
+        dates: list[float] = []
+        cameras: list[str | None] = []
+        zero_sem = bytes(4 * (ds or 0))
         for row in db.iter(sql, params):
             ids.append(row[0])
-            visual.append(np.frombuffer(row[1], dtype=np.float32))
+            visual.append(row[1])
             if ds is not None:
-                semantic.append(np.frombuffer(row[2], dtype=np.float32) if row[2] else zero_sem)
-            cid, cp = decode_classes(row[3], row[4])
-            top_ids.append(cid)
-            top_probs.append(cp)
+                semantic.append(row[2] or zero_sem)
+            class_ids.append(row[3])
+            class_probs.append(row[4])
             dates.append(row[5])
             cameras.append(row[6])
-        if not ids:
+        n = len(ids)
+        if not n:
             return self._empty(dv, ds)
+        top_ids, top_probs = _classes(class_ids, class_probs, n)
         return Snapshot(
             np.asarray(ids, np.int64),
-            np.vstack(visual).astype(np.float32, copy=False),
-            np.vstack(semantic).astype(np.float32, copy=False) if ds is not None else None,
-            np.vstack(top_ids),
-            np.vstack(top_probs),
+            _rows_of(visual, n, dv, np.float32),
+            _rows_of(semantic, n, ds, np.float32) if ds is not None else None,
+            top_ids,
+            top_probs,
             np.asarray(dates, np.float64),
             np.asarray(cameras, object),
         )
 
-    def _rebuild(self, seq: int) -> None:
-        snap = self._load("1", ())
-        self._snapshot = snap
-        self._rows = {int(pid): i for i, pid in enumerate(snap.ids)}
+    def _rebuild(self, seq: int, layout: _Layout) -> None:
+        snap = self._load("1", (), layout)
+        self._install(snap)
         self._seq = seq
+        self._layout = layout
+        self._unsaved = max(len(snap), 1)  # a fresh build is always worth saving
+        self.loaded_from_cache = False
+
+    def _install(self, snap: Snapshot) -> None:
+        self._snapshot = snap
 
     def _apply_changes(self, seq: int) -> None:
+        assert self._layout is not None
         db = self.library.reader()
-        changed = [r[0] for r in db.iter("SELECT id FROM photos WHERE seq > ?", (self._seq,))]
-        removed_total = db.scalar("SELECT COUNT(*) FROM photos WHERE status = 'indexed'")
-        fresh = self._load("p.seq > ?", (self._seq,))
+        changed = np.fromiter(
+            (r[0] for r in db.iter("SELECT id FROM photos WHERE seq > ?", (self._seq,))),
+            np.int64,
+        )
+        fresh = self._load("p.seq > ?", (self._seq,), self._layout)
         old = self._snapshot
-        keep = np.ones(len(old), bool)
-        for pid in changed:
-            row = self._rows.get(pid)
-            if row is not None:
-                keep[row] = False
+        keep = ~np.isin(old.ids, changed) if len(changed) else np.ones(len(old), bool)
         if not keep.all() or len(fresh):
-            merged = Snapshot(
-                np.concatenate([old.ids[keep], fresh.ids]),
-                np.concatenate([old.visual[keep], fresh.visual]),
-                None
-                if old.semantic is None or fresh.semantic is None
-                else np.concatenate([old.semantic[keep], fresh.semantic]),
-                np.concatenate([old.top_ids[keep], fresh.top_ids]),
-                np.concatenate([old.top_probs[keep], fresh.top_probs]),
-                np.concatenate([old.dates[keep], fresh.dates]),
-                np.concatenate([old.cameras[keep], fresh.cameras]),
-            )
-            self._snapshot = merged
-            self._rows = {int(pid): i for i, pid in enumerate(merged.ids)}
+            self._install(_merge(old, keep, fresh))
+            self._unsaved += len(changed)
         self._seq = seq
-        if removed_total != len(self._snapshot):  # e.g. a folder removed: rows deleted outright
-            self._rebuild(seq)
+        indexed = int(db.scalar("SELECT COUNT(*) FROM photos WHERE status = 'indexed'", default=0))
+        if indexed != len(self._snapshot):
+            # Rows deleted outright (a folder removed) leave no trace in ``seq``: drop the rows
+            # of photos that are gone; if the counts still differ, rebuild.
+            present = np.fromiter(
+                (r[0] for r in db.iter("SELECT id FROM photos WHERE status = 'indexed'")),
+                np.int64,
+            )
+            snap = self._snapshot
+            keep = np.isin(snap.ids, present)
+            if not keep.all():
+                self._install(_merge(snap, keep, None))
+                self._unsaved += int((~keep).sum())
+            if indexed != len(self._snapshot):
+                self._rebuild(seq, self._layout)
+
+    # --- the matrix cache ------------------------------------------------------------------
+    def _open_cache(self, layout: _Layout, seq: int) -> None:
+        if self.cache is None:
+            return
+        loaded = self.cache.load(layout, seq, self.library.meta(CACHE_TOKEN_KEY))
+        if loaded is None:
+            return
+        snap, cached_seq = loaded
+        self._install(snap)
+        self._seq = cached_seq
+        self._layout = layout
+        self._unsaved = 0
+        self.loaded_from_cache = True
+
+    def _maybe_save(self) -> None:
+        """Write the cache file after a rebuild, or once enough rows changed since the last
+        write (so an indexing run rewrites it now and then, not on every batch)."""
+        if self.cache is None or self._layout is None or self._unsaved == 0:
+            return
+        n = len(self._snapshot)
+        if self._unsaved < max(1000, n // 20) and self._unsaved < n:
+            return
+        if self.cache.save_async(self.library, self._snapshot, self._seq, self._layout):
+            self._unsaved = 0
+
+
+@contextmanager
+def _read_transaction(db: Database) -> Iterator[None]:
+    """Everything read inside sees one committed state of the database (WAL snapshot)."""
+    try:
+        db.execute("BEGIN")
+    except Exception:  # already inside a transaction on this connection: read in it
+        yield
+        return
+    try:
+        yield
+    finally:
+        try:
+            db.execute("COMMIT")
+        except Exception:  # pragma: no cover - a read-only transaction cannot fail to end
+            log.debug("ending the read transaction failed", exc_info=True)
+
+
+def _rows_of(blobs: list[bytes], n: int, dim: int, dtype: type[np.float32]) -> np.ndarray:
+    """n equally long little-endian blobs -> (n, dim) array, in one copy."""
+    itemsize = np.dtype(dtype).itemsize
+    joined = b"".join(blobs)
+    if len(joined) == n * dim * itemsize:
+        return np.frombuffer(joined, dtype=dtype).reshape(n, dim)  # read-only, like a map
+    # A row of another length (a corrupt value): pad or cut each row to ``dim``.
+    out: np.ndarray = np.zeros((n, dim), dtype)
+    for i, blob in enumerate(blobs):
+        row: np.ndarray = np.frombuffer(blob[: len(blob) - len(blob) % itemsize], dtype=dtype)[:dim]
+        out[i, : len(row)] = row
+    return out
+
+
+def _classes(ids: list[bytes], probs: list[bytes], n: int) -> tuple[np.ndarray, np.ndarray]:
+    joined_ids, joined_probs = b"".join(ids), b"".join(probs)
+    k = TOP_K_CLASSES
+    if len(joined_ids) == n * k * 2 and len(joined_probs) == n * k * 2:
+        top_ids, top_probs = decode_classes(joined_ids, joined_probs)
+        return top_ids.reshape(n, k), top_probs.reshape(n, k)
+    top_ids = np.zeros((n, k), np.int64)
+    top_probs = np.zeros((n, k), np.float32)
+    for i, (cid, cp) in enumerate(zip(ids, probs)):
+        a, b = decode_classes(cid, cp)
+        m = min(k, len(a), len(b))
+        top_ids[i, :m], top_probs[i, :m] = a[:m], b[:m]
+    return top_ids, top_probs
+
+
+def _merge(old: Snapshot, keep: np.ndarray, fresh: Snapshot | None) -> Snapshot:
+    """``old``'s rows where ``keep``, then ``fresh``'s rows."""
+    if fresh is None:
+        return Snapshot(
+            old.ids[keep],
+            old.visual[keep],
+            None if old.semantic is None else old.semantic[keep],
+            old.top_ids[keep],
+            old.top_probs[keep],
+            old.dates[keep],
+            old.cameras[keep],
+        )
+    return Snapshot(
+        np.concatenate([old.ids[keep], fresh.ids]),
+        np.concatenate([old.visual[keep], fresh.visual]),
+        None
+        if old.semantic is None or fresh.semantic is None
+        else np.concatenate([old.semantic[keep], fresh.semantic]),
+        np.concatenate([old.top_ids[keep], fresh.top_ids]),
+        np.concatenate([old.top_probs[keep], fresh.top_probs]),
+        np.concatenate([old.dates[keep], fresh.dates]),
+        np.concatenate([old.cameras[keep], fresh.cameras]),
+    )
+
+
+# --- the memory-mapped matrix file -----------------------------------------------------------
+CACHE_TOKEN_KEY = "vector_cache_token"
+MAGIC = b"PSVECIDX"
+FORMAT_VERSION = 1
+_ALIGN = 64
+
+
+class MatrixCache:
+    """One file per library: a JSON header, then the snapshot's arrays, 64-byte aligned.
+
+    Written to a temporary file and renamed over the old one, so a reader (this process or
+    another) maps either the old or the new file, never a half-written one.
+    """
+
+    def __init__(self, folder: Path, db_path: Path) -> None:
+        self.db_path = Path(db_path)
+        try:
+            resolved = str(self.db_path.resolve())
+        except OSError:
+            resolved = str(self.db_path.absolute())
+        self.db_key = resolved
+        digest = hashlib.sha256(resolved.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+        self.path = folder / f"{digest}.vecidx"
+        self._thread: threading.Thread | None = None
+        self.saves = 0  # files written by this object (tests)
+
+    # --- reading -------------------------------------------------------------------------
+    def load(self, layout: _Layout, db_seq: int, token: str | None) -> tuple[Snapshot, int] | None:
+        """The cached snapshot and its ``seq``, or None when absent, stale or for another
+        database, model or word space. ``token`` is the database's ``vector_cache_token``."""
+        if not token:
+            return None
+        try:
+            with open(self.path, "rb") as f:
+                head = f.read(16)
+                if len(head) != 16 or head[:8] != MAGIC:
+                    return None
+                size = int.from_bytes(head[8:], "little")
+                header = json.loads(f.read(size).decode("utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError):
+            return None
+        expected = {
+            "version": FORMAT_VERSION,
+            "db": self.db_key,
+            "token": token,
+            "visual_model": layout.visual_model,
+            "visual_dim": layout.visual_dim,
+            "semantic_space": layout.semantic_space,
+            "semantic_dim": layout.semantic_dim,
+        }
+        if any(header.get(key) != value for key, value in expected.items()):
+            return None
+        seq = header.get("seq")
+        if not isinstance(seq, int) or seq > db_seq:
+            return None  # written from another (newer, since restored) state of the database
+        try:
+            arrays = {
+                name: _map(self.path, offset, dtype, shape)
+                for name, (offset, dtype, shape) in header["arrays"].items()
+            }
+            names = np.asarray([None, *header["cameras"]], object)
+            cameras = names[np.asarray(arrays["cameras"], np.intp)]
+            snap = Snapshot(
+                arrays["ids"],
+                arrays["visual"],
+                arrays.get("semantic"),
+                arrays["top_ids"],
+                arrays["top_probs"],
+                arrays["dates"],
+                cameras,
+            )
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+            log.warning("ignoring the unreadable vector cache %s: %s", self.path, exc)
+            return None
+        n = len(snap)
+        if snap.visual.shape != (n, layout.visual_dim) or len(cameras) != n:
+            return None
+        return snap, seq
+
+    # --- writing -------------------------------------------------------------------------
+    def save_async(self, library: Library, snap: Snapshot, seq: int, layout: _Layout) -> bool:
+        """Write ``snap`` in a background thread; False if a write is already running."""
+        if self._thread is not None and self._thread.is_alive():
+            return False
+        self._thread = threading.Thread(
+            target=self._save_logged,
+            args=(library, snap, seq, layout),
+            name="photosearch-vector-cache",
+            daemon=True,
+        )
+        self._thread.start()
+        return True
+
+    def wait(self) -> None:
+        thread = self._thread
+        if thread is not None:
+            thread.join()
+
+    def _save_logged(self, library: Library, snap: Snapshot, seq: int, layout: _Layout) -> None:
+        try:
+            self.save(library, snap, seq, layout)
+        except Exception as exc:  # a full disk or a read-only cache must not break search
+            log.warning("could not write the vector cache %s: %s", self.path, exc)
+
+    def save(self, library: Library, snap: Snapshot, seq: int, layout: _Layout) -> None:
+        """Write the file for ``snap`` (the state of ``library`` at ``seq``)."""
+        import uuid
+
+        # A new token in the database first: should the file then fail to be written, the old
+        # file no longer matches and is ignored.
+        token = uuid.uuid4().hex
+        library.write(lambda db: set_meta(db, CACHE_TOKEN_KEY, token))
+        names: dict[str, int] = {}
+        codes = np.fromiter(
+            (0 if c is None else names.setdefault(str(c), len(names) + 1) for c in snap.cameras),
+            np.int32,
+            len(snap),
+        )
+        arrays: dict[str, np.ndarray] = {
+            "ids": np.ascontiguousarray(snap.ids, np.int64),
+            "visual": np.ascontiguousarray(snap.visual, np.float32),
+            "top_ids": np.ascontiguousarray(snap.top_ids, np.int64),
+            "top_probs": np.ascontiguousarray(snap.top_probs, np.float32),
+            "dates": np.ascontiguousarray(snap.dates, np.float64),
+            "cameras": codes,
+        }
+        if snap.semantic is not None:
+            arrays["semantic"] = np.ascontiguousarray(snap.semantic, np.float32)
+        header: dict[str, Any] = {
+            "version": FORMAT_VERSION,
+            "db": self.db_key,
+            "token": token,
+            "seq": int(seq),
+            "visual_model": layout.visual_model,
+            "visual_dim": layout.visual_dim,
+            "semantic_space": layout.semantic_space,
+            "semantic_dim": layout.semantic_dim,
+            "cameras": sorted(names, key=names.__getitem__),
+            "arrays": {},
+        }
+        # Offsets depend on the header's length, which depends on the offsets: reserve room.
+        slack = 4096 + 64 * len(arrays) + len(json.dumps(header["cameras"]))
+        offset = _aligned(16 + slack)
+        for name, array in arrays.items():
+            header["arrays"][name] = [offset, array.dtype.str, list(array.shape)]
+            offset = _aligned(offset + array.nbytes)
+        blob = json.dumps(header).encode("utf-8")
+        if 16 + len(blob) > _aligned(16 + slack):
+            raise ValueError("vector cache header too large")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temporaries(self.path)
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            with open(tmp, "wb") as f:
+                f.write(MAGIC + len(blob).to_bytes(8, "little") + blob)
+                for name, array in arrays.items():
+                    f.seek(header["arrays"][name][0])
+                    f.write(array.data)  # contiguous: written without a copy
+                f.truncate(offset)
+            os.replace(tmp, self.path)  # fails on Windows while mapped: the old file stays valid
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        self.saves += 1
+
+
+def _remove_stale_temporaries(path: Path, age_s: float = 3600) -> None:
+    """Temporary files left by a process killed while writing."""
+    import time
+
+    for tmp in path.parent.glob(path.name + ".*.tmp"):
+        try:
+            if time.time() - tmp.stat().st_mtime > age_s:
+                tmp.unlink()
+        except OSError:
+            pass
+
+
+def _aligned(offset: int) -> int:
+    return (offset + _ALIGN - 1) // _ALIGN * _ALIGN
+
+
+def _map(path: Path, offset: int, dtype: str, shape: list[int]) -> np.ndarray:
+    if int(np.prod(shape)) == 0:
+        return np.zeros(shape, np.dtype(dtype))
+    mapped = np.memmap(path, dtype=np.dtype(dtype), mode="r", offset=offset, shape=tuple(shape))
+    return np.asarray(mapped)  # a plain (read-only) ndarray over the map

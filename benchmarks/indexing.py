@@ -1,0 +1,218 @@
+"""Indexing throughput on realistic photos: end-to-end vs encoder-only vs a naive pipeline.
+
+    .venv/bin/python benchmarks/indexing.py [--photos 96] [--skip-cold]
+
+Photos: the bundled sample photos upscaled to 4000x3000 JPEGs (quality 90, ~3-5 MB each, like a
+phone camera's) in a temporary folder. In one run:
+
+* encoder-only: ``encode_arrays`` in batches of 32 on already decoded 224x224 arrays;
+* end-to-end: ``Indexer.run`` into a fresh library (scan, read + hash + draft-decode on the
+  decode threads, batched inference, batched commits on the writer) with a cold file cache
+  (``echo 3 > /proc/sys/vm/drop_caches``, needs root; said so when it fails) and a warm one;
+* naive: full-size decode (no draft) then resize, NCHW float32 model input (no channels_last),
+  one photo at a time, one SQLite transaction per photo, no overlap between the steps.
+
+Targets: end-to-end >= 0.8 x encoder-only and >= 3 x naive. Peak RSS while indexing is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import _common
+import numpy as np
+import torch
+from PIL import Image
+
+from photosearch.core.encoder import load_encoder
+from photosearch.core.indexer import Indexer
+from photosearch.core.resources import sample_photos_dir
+from photosearch.core.store import Embedded, Library, top_classes
+
+SIZE = (4000, 3000)
+
+
+def make_photos(folder: Path, count: int) -> list[Path]:
+    sources = sorted(sample_photos_dir().rglob("*.jpg"))
+    step = max(1, len(sources) // count)
+    out = []
+    for i, src in enumerate(sources[::step][:count]):
+        dest = folder / src.parent.name / f"big_{i:04d}.jpg"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with Image.open(src) as im:
+            im = im.convert("RGB")
+            w, h = im.size
+            size = SIZE if w >= h else SIZE[::-1]
+            im.resize(size, Image.Resampling.BICUBIC).save(dest, quality=90)
+        out.append(dest)
+    return out
+
+
+class PeakRss:
+    """Samples this process's RSS every 50 ms while running."""
+
+    def __init__(self) -> None:
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, _common.rss_mb())
+            time.sleep(0.05)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def end_to_end(encoder, folder: Path, work: Path, cold: bool, **kw) -> tuple[float, float, bool]:  # type: ignore[no-untyped-def]
+    dropped = _common.drop_page_cache() if cold else False
+    db = work / f"e2e-{time.monotonic_ns()}.db"
+    with PeakRss() as rss:
+        t = time.perf_counter()
+        with Library(db) as library:
+            library.add_folder(folder)
+            summary = Indexer(library, encoder, **kw).run()
+        seconds = time.perf_counter() - t
+    assert summary.errors == 0 and summary.embedded > 0, summary
+    return summary.embedded / seconds, rss.peak, dropped
+
+
+def encoder_only(encoder, arrays: np.ndarray, batch: int) -> float:  # type: ignore[no-untyped-def]
+    encoder.encode_arrays(arrays[:batch])  # warm-up
+    t = time.perf_counter()
+    for i in range(0, len(arrays), batch):
+        encoder.encode_arrays(arrays[i : i + batch])
+    return len(arrays) / (time.perf_counter() - t)
+
+
+def naive(encoder, paths: list[Path], work: Path) -> float:  # type: ignore[no-untyped-def]
+    """Full-size decode, NCHW float32, one transaction per photo, nothing overlapped."""
+    from photosearch.core.imageio import open_image
+    from photosearch.core.scanner import bytes_hash
+    from photosearch.core.store import write_embeddings
+
+    net = encoder._network
+    import copy
+
+    net = copy.deepcopy(net).to(memory_format=torch.contiguous_format)
+    fc, mean, std, basis = encoder._classifier, encoder._mean, encoder._std, encoder._basis
+    t = time.perf_counter()
+    with Library(work / f"naive-{time.monotonic_ns()}.db") as library:
+        library.add_folder(paths[0].parent.parent)
+        Indexer(library, encoder).prepare()
+        from photosearch.core.scanner import sync_folders
+
+        sync_folders(library, None, encoder.model_id)
+        pending = library.reader().query("SELECT id, path FROM photos WHERE status = 'pending'")
+        for photo_id, path in pending:
+            data = Path(path).read_bytes()
+            digest = bytes_hash(data)
+            image = open_image(path)  # full-size decode, no draft
+            array = encoder.preprocess(image)
+            with torch.no_grad():
+                x = torch.from_numpy(array[None]).permute(0, 3, 1, 2).contiguous().float()
+                f = net((x - mean) / std)
+                probs = torch.softmax(fc(f), 1).numpy()
+                f = torch.nn.functional.normalize(f, dim=1)
+                v = torch.nn.functional.normalize(f @ basis, dim=1).numpy()
+            ids, p = top_classes(probs)
+            st = os.stat(path)
+            row = Embedded(
+                photo_id,
+                st.st_size,
+                st.st_mtime,
+                digest,
+                image.width,
+                image.height,
+                None,
+                None,
+                v[0],
+                ids[0],
+                p[0],
+            )
+
+            def write(db, row=row) -> None:  # type: ignore[no-untyped-def]
+                write_embeddings(db, encoder.model_id, [row])
+
+            library.write(write)  # one transaction per photo
+    return len(pending) / (time.perf_counter() - t)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--photos", type=int, default=96)
+    ap.add_argument("--skip-cold", action="store_true")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        nargs="*",
+        default=None,
+        help="also run end-to-end (warm) with these decode worker counts",
+    )
+    ap.add_argument("--batch", type=int, default=32)
+    args = ap.parse_args()
+    encoder = load_encoder()
+    _common.header(f"indexing {args.photos} photos of {SIZE[0]}x{SIZE[1]}")
+    work = Path(tempfile.mkdtemp(prefix="photosearch-index-bench-"))
+    try:
+        folder = work / "photos"
+        t = time.perf_counter()
+        paths = make_photos(folder, args.photos)
+        mb = sum(p.stat().st_size for p in paths) / 1e6
+        print(
+            f"   made {len(paths)} JPEGs, {mb / len(paths):.1f} MB each "
+            f"({time.perf_counter() - t:.0f} s)",
+            flush=True,
+        )
+        from photosearch.core.imageio import open_image
+
+        arrays = np.stack(
+            [encoder.preprocess(open_image(p, encoder.preprocess.decode_side)) for p in paths]
+        )
+        rates: dict[str, float] = {}
+        rates["encoder-only (pre-decoded)"] = encoder_only(encoder, arrays, args.batch)
+        print(f"   encoder-only: {rates['encoder-only (pre-decoded)']:.1f} photos/s", flush=True)
+        rate, peak, _ = end_to_end(encoder, folder, work, cold=False, batch_size=args.batch)
+        rates["end-to-end, warm cache"] = rate
+        print(f"   end-to-end warm: {rate:.1f} photos/s, peak RSS {peak:,.0f} MB", flush=True)
+        if not args.skip_cold:
+            rate, peak, dropped = end_to_end(
+                encoder, folder, work, cold=True, batch_size=args.batch
+            )
+            label = (
+                "end-to-end, cold cache" if dropped else "end-to-end (cache NOT dropped: not root)"
+            )
+            rates[label] = rate
+            print(f"   {label}: {rate:.1f} photos/s", flush=True)
+        for w in args.workers or []:
+            rate, _, _ = end_to_end(
+                encoder, folder, work, cold=False, decode_workers=w, batch_size=args.batch
+            )
+            rates[f"end-to-end, warm, {w} decode workers"] = rate
+        _common.drop_page_cache()
+        rates["naive pipeline"] = naive(encoder, paths, work)
+        enc = rates["encoder-only (pre-decoded)"]
+        base = rates["naive pipeline"]
+        print(f"   {'pipeline':42s} {'photos/s':>9s} {'x encoder-only':>15s} {'x naive':>8s}")
+        for name, rate in rates.items():
+            print(f"   {name:42s} {rate:9.1f} {rate / enc:15.2f} {rate / base:8.2f}")
+        print("   targets: end-to-end >= 0.80 x encoder-only and >= 3.00 x naive")
+        print(f"   peak RSS of the process {_common.peak_rss_mb():,.0f} MB")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,198 @@
+"""Search latency on synthetic libraries of 10k / 100k / 1M photos, in one run per size.
+
+    .venv/bin/python benchmarks/search.py [--sizes 10000 100000 1000000] [--queries 30]
+
+Libraries: random unit vectors in the real dimensions (visual 256, semantic 50 = GloVe 50d),
+Zipf-like top-32 class ids with descending probabilities, written through the real store
+(``write_embeddings`` in batches on the writer thread); built once and cached under
+/tmp/photosearch-bench (the build time is printed when it happens, else the cached figure).
+
+Per size:
+* start-up: open the library and answer a first image query, without and with the matrix cache;
+* image query, the real path: ``Searcher.similar_to_image`` on a photo outside the library
+  (decode + encode with the real encoder, numpy scan, top-k, fetch paths from SQLite);
+* text query, the real path: ``compile_query`` (parse + resolve words) + ``score_query`` over the
+  library arrays + top-k + fetch paths;
+* baseline in the same run: sqlite-vec's own brute-force KNN
+  (``SELECT photo_id, distance FROM vec_visual WHERE embedding MATCH ? AND k = ?``) for the same
+  query vectors, against the numpy scan + top-k that the app uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import shutil
+import time
+from pathlib import Path
+
+import _common
+import numpy as np
+
+from photosearch.core.encoder import load_encoder
+from photosearch.core.resources import sample_photos_dir
+from photosearch.core.search import Searcher, top_k
+from photosearch.core.store import Library
+from photosearch.core.vector_index import VectorIndex
+
+TEXT_QUERIES = [
+    "dog",
+    "red car",
+    "a cat on a sofa",
+    "pizza",
+    "sunflower",
+    "airplane in the sky",
+    "coffee cup",
+    "butterfly on a flower",
+    "crab on the beach",
+    "old camera",
+    "chair",
+    "mobile phone",
+]
+TARGETS = {  # (text ms, image ms) at this size
+    100_000: (15, 100),
+    1_000_000: (120, 350),
+}
+K = 20
+
+
+def fmt(samples: list[float]) -> str:
+    mean, p95 = _common.mean_p95(samples)
+    return f"mean {mean * 1000:7.1f} ms  p95 {p95 * 1000:7.1f} ms"
+
+
+def verdict(value_s: float, target_ms: float | None) -> str:
+    if target_ms is None:
+        return ""
+    return f"  (target <= {target_ms} ms: {'MET' if value_s * 1000 <= target_ms else 'MISSED'})"
+
+
+def bench_size(n: int, queries: int, encoder, model, cache_root: Path) -> None:  # type: ignore[no-untyped-def]
+    from photosearch.core.text.query import LibraryArrays, compile_query, score_query
+
+    path, built = _common.synthetic_library(n)
+    built = built if built is not None else _common.cached_build_seconds(n)
+    size_mb = path.stat().st_size / 1e6
+    print(
+        f"\n-- {n:,} photos: database {size_mb:,.0f} MB, built through the store in "
+        f"{built:.0f} s ({n / built:,.0f} photos/s)"
+        if built
+        else f"\n-- {n:,} photos"
+    )
+    photos = sorted(sample_photos_dir().rglob("*.jpg"))
+    text_target, image_target = TARGETS.get(n, (None, None))
+
+    # --- start-up: open + first query, without the matrix cache, then with it -----------------
+    cache_dir = cache_root / f"cache-{n}"
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    startup = {}
+    for label in ("from SQLite (no cache file)", "from the mmap cache file"):
+        gc.collect()
+        rss0 = _common.rss_mb()
+        t = time.perf_counter()
+        library = Library(path)
+        index = VectorIndex(library, cache_dir)
+        searcher = Searcher(library, lambda: encoder, index=index)
+        searcher.similar_to_image(photos[0], k=K)
+        startup[label] = time.perf_counter() - t
+        print(
+            f"   start-up {label:30s}: open + first image query {startup[label]:6.2f} s "
+            f"(RSS +{_common.rss_mb() - rss0:,.0f} MB)",
+            flush=True,
+        )
+        index.flush()
+        if label.startswith("from the mmap"):
+            break
+        library.close()
+    assert index.loaded_from_cache, "second start did not use the cache file"
+    print(
+        f"   start-up ratio (SQLite / cache): "
+        f"{startup['from SQLite (no cache file)'] / startup['from the mmap cache file']:.1f}x"
+    )
+
+    snap = index.snapshot()
+    # --- image queries: real path ------------------------------------------------------------
+    query_paths = [photos[(i * 37) % len(photos)] for i in range(queries)]
+    image_times = []
+    for p in query_paths:
+        t = time.perf_counter()
+        results = searcher.similar_to_image(p, k=K)
+        image_times.append(time.perf_counter() - t)
+        assert len(results) == K
+    vectors = [encoder.encode_paths([p]).vectors[0] for p in query_paths[:10]]
+
+    # --- scan only: numpy (the app) vs sqlite-vec brute force (baseline) ---------------------
+    numpy_scan, vec_scan = [], []
+    db = library.reader()
+    for v in vectors:
+        t = time.perf_counter()
+        top_k(snap.visual @ v, K)
+        numpy_scan.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        db.query(
+            "SELECT photo_id, distance FROM vec_visual WHERE embedding MATCH ? AND k = ?",
+            (np.asarray(v, np.float32).tobytes(), K),
+        )
+        vec_scan.append(time.perf_counter() - t)
+        if n >= 1_000_000 and len(vec_scan) >= 4:
+            break
+    # --- text queries: real path -------------------------------------------------------------
+    arrays = LibraryArrays(snap.semantic, snap.top_ids, snap.top_probs, snap.visual)
+    t = time.perf_counter()
+    arrays.postings()
+    postings_s = time.perf_counter() - t
+    text_times, semantic_scan = [], []
+    for i in range(queries):
+        q = TEXT_QUERIES[i % len(TEXT_QUERIES)]
+        t = time.perf_counter()
+        compiled = compile_query(q, model)
+        scores = score_query(compiled, arrays)
+        searcher.results(snap, scores, K)
+        text_times.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        top_k(snap.semantic @ compiled.vector, K)
+        semantic_scan.append(time.perf_counter() - t)
+
+    print(
+        f"   image query (encode + scan + fetch): {fmt(image_times)}"
+        f"{verdict(_common.mean_p95(image_times)[1], image_target)}"
+    )
+    print(
+        f"   text query (parse + score + fetch):  {fmt(text_times)}"
+        f"{verdict(_common.mean_p95(text_times)[1], text_target)}"
+        f"   (first text query also builds the class postings: {postings_s * 1000:.0f} ms)"
+    )
+    print(f"   scan+top-{K} visual, numpy:       {fmt(numpy_scan)}")
+    print(
+        f"   scan top-{K} visual, sqlite-vec:  {fmt(vec_scan)}   "
+        f"-> numpy is {np.median(vec_scan) / np.median(numpy_scan):.1f}x faster"
+    )
+    print(f"   semantic-matrix scan+top-{K}:     {fmt(semantic_scan)}")
+    image_mean = _common.mean_p95(image_times)[0]
+    print(
+        f"   image query vs (encode + sqlite-vec KNN): "
+        f"{(image_mean - np.median(numpy_scan) + np.median(vec_scan)) / image_mean:.2f}x"
+    )
+    print(
+        f"   RSS now {_common.rss_mb():,.0f} MB, peak {_common.peak_rss_mb():,.0f} MB", flush=True
+    )
+    library.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    ap.add_argument("--queries", type=int, default=30)
+    args = ap.parse_args()
+    from photosearch.core.text.semantic import default_model
+
+    encoder = load_encoder()
+    model = default_model()
+    _common.header("search latency on synthetic libraries")
+    cache_root = _common.BENCH_TMP / "caches"
+    for n in args.sizes:
+        bench_size(n, args.queries, encoder, model, cache_root)
+
+
+if __name__ == "__main__":
+    main()
