@@ -100,3 +100,24 @@ def test_default_space_fast_and_usable() -> None:
     vec = space.phrase_vector("red car")
     assert vec is not None and float(vec @ space.vector("car")) > float(vec @ space.vector("red"))
     assert space.phrase_vector("xqzvw blorptang") is None
+
+
+def test_gzipped_text(tmp_path: Path) -> None:
+    path = tmp_path / "v.txt.gz"
+    _kv().save_word2vec_format(str(path))
+    space = WordSpace.load(path)
+    assert "ocean" in space and space.space_id.startswith("v-8d-")
+
+
+def test_fasttext_bin_with_subwords(tmp_path: Path) -> None:
+    from gensim.models import FastText
+    from gensim.models.fasttext import save_facebook_model
+
+    sentences = [["the", "dog", "runs", "on", "the", "beach"], ["a", "cat", "sleeps"]] * 20
+    model = FastText(sentences, vector_size=8, min_count=1, epochs=2, seed=1, workers=1)
+    path = tmp_path / "tiny.bin"
+    save_facebook_model(model, str(path))
+    space = WordSpace.load(path)
+    assert space.dim == 8 and "dog" in space
+    vec = space.vector("doggies")  # not in the vocabulary: built from character n-grams
+    assert vec is not None and abs(float(np.linalg.norm(vec)) - 1.0) < 1e-5

@@ -80,8 +80,7 @@ class WordSpace:
             )
         if len(head) >= 4 and int.from_bytes(head[:4], "little") == FASTTEXT_MAGIC:
             return cls._load_fasttext(path)
-        raw = gzip.decompress(head) if head[:2] == b"\x1f\x8b" and len(head) < 64 else head
-        binary = _looks_binary(path, raw)
+        binary = _looks_binary(path, head)
         try:
             if binary:
                 kv = KeyedVectors.load_word2vec_format(
@@ -236,15 +235,16 @@ def _is_pickle(head: bytes) -> bool:
 
 
 def _has_word2vec_header(path: Path) -> bool:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:  # type: ignore[operator]
+    with open(path, "rb") as f:
+        compressed = f.read(2) == b"\x1f\x8b"
+    with gzip.open(path, "rb") if compressed else open(path, "rb") as f:
         first = f.readline(256).split()
     return len(first) == 2 and all(p.isdigit() for p in first)
 
 
 def _looks_binary(path: Path, head: bytes) -> bool:
     """word2vec binary: a ``count dim`` text header, then words followed by raw float32s."""
-    if path.suffix == ".gz":
+    if head[:2] == b"\x1f\x8b":  # gzip-compressed (gensim reads .gz transparently)
         with gzip.open(path, "rb") as f:
             head = f.read(4096)
     first, _, rest = head.partition(b"\n")
