@@ -17,7 +17,7 @@ from photosearch.core.db import DatabaseError
 from photosearch.core.store import Library, default_db_path
 from photosearch.gui.context import AppContext
 from photosearch.gui.main_window import MainWindow
-from photosearch.gui.qt import QApplication, QMessageBox, QTimer
+from photosearch.gui.qt import QApplication, QMessageBox
 from photosearch.gui.settings import APPLICATION, ORGANIZATION, Settings
 from photosearch.gui.style import app_icon, apply_style
 
@@ -68,8 +68,8 @@ def run_app(db: str | os.PathLike[str] | None = None, sample: bool = False) -> i
         return 1
     ctx = AppContext(library, Settings())
     window = MainWindow(ctx)
+    window.start_when_painted()
     window.show()
-    QTimer.singleShot(0, window.start)
     try:
         return app.exec()
     finally:

@@ -174,7 +174,7 @@ class SearchController(QObject):
             )
             return
         n = len(results)
-        detail = f"{n:,} photo{'s' if n != 1 else ''}, best first"
+        detail = f"{n:,} photo{'s' if n != 1 else ''} · best matches first"
         if outcome.notes:
             detail += " · " + "; ".join(outcome.notes)
         self.results_ready.emit(self._title(), detail, results, "query")

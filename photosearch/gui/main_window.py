@@ -18,12 +18,14 @@ from photosearch.gui.qt import (
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
+    QEvent,
     QFileDialog,
     QKeySequence,
     QMainWindow,
     QMessageBox,
     QSplitter,
     Qt,
+    QTimer,
     QVBoxLayout,
     QWidget,
 )
@@ -131,6 +133,17 @@ class MainWindow(QMainWindow):
         status.pause_clicked.connect(ctx.indexing.pause)
         status.resume_clicked.connect(ctx.indexing.resume)
         status.errors_clicked.connect(self.show_errors)
+
+    def start_when_painted(self) -> None:
+        """Start background work once the window has painted: the model's import (torch) then
+        never competes with the first paint."""
+        self._start_pending = True
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and getattr(self, "_start_pending", False):
+            self._start_pending = False
+            QTimer.singleShot(0, self.start)
+        return super().event(event)
 
     def start(self) -> None:
         """Show the library and start background work (call after ``show()``)."""

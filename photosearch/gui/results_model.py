@@ -12,7 +12,14 @@ import time
 from collections.abc import Sequence
 
 from photosearch.core.search import Result
-from photosearch.gui.qt import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from photosearch.gui.qt import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QPixmap,
+    Qt,
+)
 from photosearch.gui.thumbnails import ThumbnailLoader
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -59,6 +66,21 @@ class ResultsModel(QAbstractListModel):
 
     def row_of(self, photo_id: int) -> int:
         return next((i for i, r in enumerate(self._results) if r.photo_id == photo_id), -1)
+
+    # Direct accessors for the delegate: Python to Python, no QVariant round trip (PySide 6.12 on
+    # Python 3.11 mis-counts references of None/bools returned through index.data() when
+    # called many thousand times, and crashes).
+    def pixmap_at(self, row: int) -> QPixmap | None:
+        result = self.result(row)
+        return self._thumbs.pixmap(result.path, self.thumb_side) if result else None
+
+    def name_at(self, row: int) -> str:
+        result = self.result(row)
+        return os.path.basename(result.path) if result else ""
+
+    def failed_at(self, row: int) -> bool:
+        result = self.result(row)
+        return bool(result) and self._thumbs.failed(result.path)  # type: ignore[union-attr]
 
     def set_thumb_side(self, side: int) -> None:
         if side != self.thumb_side:

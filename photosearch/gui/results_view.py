@@ -20,6 +20,7 @@ from photosearch.gui.qt import (
     QPen,
     QPersistentModelIndex,
     QRectF,
+    QResizeEvent,
     QSize,
     QStackedWidget,
     QStyle,
@@ -57,13 +58,16 @@ class ThumbnailDelegate(QStyledItemDelegate):
         rect = QRectF(option.rect).adjusted(GAP / 2, GAP / 2, -GAP / 2, -GAP / 2)
         path = QPainterPath()
         path.addRoundedRect(rect, RADIUS, RADIUS)
-        pixmap = index.data(Qt.ItemDataRole.DecorationRole)
+        model = index.model()
+        row = index.row()
+        direct = isinstance(model, ResultsModel)
+        pixmap = model.pixmap_at(row) if direct else index.data(Qt.ItemDataRole.DecorationRole)
         painter.setClipPath(path)
         if pixmap is not None and not pixmap.isNull():
             painter.drawPixmap(rect, pixmap, QRectF(pixmap.rect()))
         else:
             painter.fillRect(rect, QColor(PLACEHOLDER))
-            if index.data(FAILED_ROLE):
+            if model.failed_at(row) if direct else index.data(FAILED_ROLE):
                 painter.setPen(QColor("#8c959f"))
                 painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, "cannot open")
         hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
@@ -75,7 +79,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.fillRect(band, gradient)
             painter.setPen(QColor("white"))
             name = painter.fontMetrics().elidedText(
-                str(index.data(Qt.ItemDataRole.DisplayRole)),
+                model.name_at(row) if direct else str(index.data(Qt.ItemDataRole.DisplayRole)),
                 Qt.TextElideMode.ElideMiddle,
                 int(band.width()) - 12,
             )
@@ -128,14 +132,28 @@ class PhotoGrid(QListView):
         self.doubleClicked.connect(lambda index: self.open_requested.emit(index.row()))
 
     def set_cell(self, cell: int) -> None:
-        self.delegate.cell = cell
-        self.setGridSize(QSize(cell, cell))
-        self.setIconSize(QSize(cell, cell))
+        """Cells of about ``cell`` px, widened a little so that the columns fill the width."""
+        self.target_cell = cell
         model = self.model()
         if isinstance(model, ResultsModel):
             model.set_thumb_side(int((cell - GAP) * self.devicePixelRatioF()))
-        self.verticalScrollBar().setSingleStep(cell // 3)
-        self.scheduleDelayedItemsLayout()
+        self._fit()
+
+    def _fit(self) -> None:
+        cell = self.target_cell
+        if self.isWrapping():
+            width = self.viewport().width() - 1
+            columns = max(1, width // cell)
+            cell = max(cell, width // columns)
+        if cell != self.delegate.cell or self.gridSize().width() != cell:
+            self.delegate.cell = cell
+            self.setGridSize(QSize(cell, cell))
+            self.setIconSize(QSize(cell, cell))
+            self.verticalScrollBar().setSingleStep(max(16, cell // 3))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._fit()
+        super().resizeEvent(event)
 
     def current_row(self) -> int:
         index = self.currentIndex()

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from photosearch.core.search import Filters, Result, Searcher
-from photosearch.core.store import SEMANTIC_TABLE, Library, table_exists
+from photosearch.core.store import SEMANTIC_TABLE, Library, path_from_db, table_exists
 from photosearch.core.vector_index import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -172,9 +172,28 @@ def similar_to_photo(searcher: Searcher, photo_id: int, k: int = DEFAULT_K) -> l
 def library_photos(
     searcher: Searcher, k: int | None = None, filters: Filters | None = None
 ) -> list[Result]:
-    """The whole library, newest first."""
+    """The whole library, newest first (capture time, else file time).
+
+    Without filters this is one SQL query over the photos table: no vectors and no full photo
+    records are read, so it stays fast at 100k photos."""
+    if filters is not None and filters.active():
+        _fresh_index(searcher)
+        return searcher.library_photos(k, filters)
+    sql = (
+        "SELECT id, path, COALESCE(taken_at, mtime) AS date FROM photos "
+        "WHERE status = 'indexed' ORDER BY date DESC, id DESC"
+    )
+    params: tuple[Any, ...] = ()
+    if k is not None:
+        sql += " LIMIT ?"
+        params = (k,)
+    rows = searcher.library.reader().query(sql, params)
+    return [Result(int(pid), path_from_db(path), float(date)) for pid, path, date in rows]
+
+
+def warm_up(searcher: Searcher) -> None:
+    """Load the vector index now so that the first query does not wait for it."""
     _fresh_index(searcher)
-    return searcher.library_photos(k, filters)
 
 
 # --- tags ----------------------------------------------------------------------------------------

@@ -74,6 +74,12 @@ QProgressBar::chunk {{ background: {ACCENT}; border-radius: 3px; }}
 }}
 #sectionTitle {{ color: {MUTED}; font-size: 11px; font-weight: 600; letter-spacing: 0.5px; }}
 QSplitter::handle {{ background: {BORDER}; }}
+QScrollBar:vertical {{ background: transparent; width: 10px; margin: 2px; }}
+QScrollBar:horizontal {{ background: transparent; height: 10px; margin: 2px; }}
+QScrollBar::handle {{ background: #c4c9d0; border-radius: 3px; min-height: 32px; min-width: 32px; }}
+QScrollBar::handle:hover {{ background: #a8aeb6; }}
+QScrollBar::add-line, QScrollBar::sub-line {{ width: 0; height: 0; }}
+QScrollBar::add-page, QScrollBar::sub-page {{ background: transparent; }}
 QMenu {{ padding: 4px; }}
 QMenu::item {{ padding: 5px 22px 5px 12px; border-radius: 4px; }}
 QMenu::item:selected {{ background: {ACCENT}; color: white; }}

@@ -189,6 +189,12 @@ class ThumbnailLoader(QObject):
         if start:
             self._pool.start(_Worker(self))
 
+    @property
+    def idle(self) -> bool:
+        """Nothing queued or being decoded."""
+        with self._lock:
+            return not self._queue and not self._inflight and self._workers == 0
+
     def clear_memory(self) -> None:
         self._memory.clear()
         self._failed.clear()

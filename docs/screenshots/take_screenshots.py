@@ -1,0 +1,103 @@
+"""Regenerate the GUI screenshots in this folder (needs an X server, e.g. Xvfb).
+
+    Xvfb :99 -screen 0 1400x900x24 &
+    DISPLAY=:99 QT_QPA_PLATFORM=xcb python docs/screenshots/take_screenshots.py SAMPLE_DB
+
+SAMPLE_DB: a library of the bundled sample photos, indexed (``photosearch index`` on
+resources/sample-photos). It is copied first; the original is not modified.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from photosearch.core.resources import sample_photos_dir
+from photosearch.core.store import Library
+from photosearch.gui.app import make_application
+from photosearch.gui.context import AppContext
+from photosearch.gui.main_window import MainWindow
+from photosearch.gui.qt import QApplication, QEventLoop, QSettings, QTimer
+from photosearch.gui.settings import Settings
+
+OUT = Path(__file__).parent
+SIZE = (1360, 860)
+
+
+def wait_until(condition, timeout_s: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    loop_steps = int(timeout_s * 20)
+    for _ in range(loop_steps):
+        QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        if condition():
+            return
+        loop = QEventLoop()
+        QTimer.singleShot(50, loop.quit)
+        loop.exec()
+    raise TimeoutError("screenshot state not reached")
+
+
+def settle(window: MainWindow, ms: int = 600) -> None:
+    wait_until(lambda: not window.ctx.search_runner.busy)
+    wait_until(lambda: window.ctx.thumbnails.idle)
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def open_window(db: Path, tmp: Path) -> MainWindow:
+    settings = Settings(QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat))
+    window = MainWindow(AppContext(Library(db), settings))
+    window.resize(*SIZE)
+    window.start_when_painted()
+    window.show()
+    return window
+
+
+def main() -> int:
+    app = make_application()
+    tmp = Path(tempfile.mkdtemp(prefix="photosearch-shots-"))
+    # 1. A new user's first view.
+    window = open_window(tmp / "empty.db", tmp)
+    wait_until(lambda: window.results.showing_empty() == "no-folders")
+    settle(window)
+    window.grab().save(str(OUT / "empty-library.png"))
+    window.close()
+
+    db = tmp / "sample.db"
+    shutil.copy(sys.argv[1], db)
+    window = open_window(db, tmp)
+    wait_until(lambda: window.results.model.rowCount() > 0)
+    settle(window)
+    window.grab().save(str(OUT / "library.png"))
+
+    # 2. A text query.
+    window.search_bar.set_text("sailboat on the water")
+    wait_until(lambda: window.results.title.text().startswith("“sail"))
+    settle(window)
+    window.grab().save(str(OUT / "text-query.png"))
+
+    # 3. Similar photos of an image (as if dropped on the window).
+    window.search_bar.field.clear()
+    query = sorted((sample_photos_dir() / "flamingo").glob("*.jpg"))[2]
+    window.search_bar.set_image(str(query))
+    wait_until(lambda: window.results.title.text().startswith("Similar to"))
+    settle(window)
+    window.grab().save(str(OUT / "similar-image.png"))
+
+    # 4. The preview of the first result.
+    window.results.grid.setCurrentIndex(window.results.model.index(0))
+    window.show_preview(0)
+    preview = window.preview()
+    preview.resize(1180, 760)
+    wait_until(lambda: preview.image.has_image() and preview.strip_model.rowCount() > 0)
+    settle(window, 1200)
+    preview.grab().save(str(OUT / "preview.png"))
+    window.close()
+    app.quit()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
