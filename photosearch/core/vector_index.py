@@ -18,6 +18,7 @@ space, and at a ``seq`` not newer than the database's; anything else rebuilds it
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -167,36 +168,52 @@ class VectorIndex:
             f"JOIN photo_classes c ON c.photo_id = p.id {semantic_join} "
             f"WHERE p.status = 'indexed' AND {where} ORDER BY p.id"
         )
-        ids: list[int] = []
-        visual: list[bytes] = []
-        semantic: list[bytes] = []
-        class_ids: list[bytes] = []
-        class_probs: list[bytes] = []
-        dates: list[float] = []
-        cameras: list[str | None] = []
-        zero_sem = bytes(4 * (ds or 0))
-        for row in db.iter(sql, params):
-            ids.append(row[0])
-            visual.append(row[1])
-            if ds is not None:
-                semantic.append(row[2] or zero_sem)
-            class_ids.append(row[3])
-            class_probs.append(row[4])
-            dates.append(row[5])
-            cameras.append(row[6])
-        n = len(ids)
-        if not n:
-            return self._empty(dv, ds)
-        top_ids, top_probs = _classes(class_ids, class_probs, n)
-        return Snapshot(
-            np.asarray(ids, np.int64),
-            _rows_of(visual, n, dv, np.float32),
-            _rows_of(semantic, n, ds, np.float32) if ds is not None else None,
-            top_ids,
-            top_probs,
-            np.asarray(dates, np.float64),
-            np.asarray(cameras, object),
+        # Filled in chunks into arrays sized by a count made in the same read transaction, so
+        # that loading a million photos needs little more memory than the result.
+        cap = int(
+            db.scalar(
+                f"SELECT COUNT(*) FROM photos p WHERE p.status = 'indexed' AND {where}",
+                params,
+                default=0,
+            )
         )
+        if cap == 0:
+            return self._empty(dv, ds)
+        k = TOP_K_CLASSES
+        out = Snapshot(
+            np.empty(cap, np.int64),
+            np.empty((cap, dv), np.float32),
+            None if ds is None else np.empty((cap, ds), np.float32),
+            np.empty((cap, k), np.int64),
+            np.empty((cap, k), np.float32),
+            np.empty(cap, np.float64),
+            np.empty(cap, object),
+        )
+        zero_sem = bytes(4 * (ds or 0))
+        n = 0
+        rows = db.iter(sql, params)
+        while True:
+            chunk = list(itertools.islice(rows, CHUNK))
+            if not chunk:
+                break
+            m = len(chunk)
+            if n + m > cap:  # cannot happen inside one read transaction; stay correct anyway
+                cap = 2 * (n + m)
+                out = _grow(out, cap)
+            part = slice(n, n + m)
+            out.ids[part] = [r[0] for r in chunk]
+            out.visual[part] = _rows_of([r[1] for r in chunk], m, dv, np.float32)
+            if out.semantic is not None and ds is not None:
+                out.semantic[part] = _rows_of([r[2] or zero_sem for r in chunk], m, ds, np.float32)
+            out.top_ids[part], out.top_probs[part] = _classes(
+                [r[3] for r in chunk], [r[4] for r in chunk], m
+            )
+            out.dates[part] = [r[5] for r in chunk]
+            out.cameras[part] = [r[6] for r in chunk]
+            n += m
+        if n == 0:
+            return self._empty(dv, ds)
+        return _merge(out, slice(0, n), None) if n < cap else out
 
     def _rebuild(self, seq: int, layout: _Layout) -> None:
         snap = self._load("1", (), layout)
@@ -311,7 +328,24 @@ def _classes(ids: list[bytes], probs: list[bytes], n: int) -> tuple[np.ndarray, 
     return top_ids, top_probs
 
 
-def _merge(old: Snapshot, keep: np.ndarray, fresh: Snapshot | None) -> Snapshot:
+def _grow(snap: Snapshot, cap: int) -> Snapshot:
+    def grown(a: np.ndarray) -> np.ndarray:
+        out = np.empty((cap, *a.shape[1:]), a.dtype)
+        out[: len(a)] = a
+        return out
+
+    return Snapshot(
+        grown(snap.ids),
+        grown(snap.visual),
+        None if snap.semantic is None else grown(snap.semantic),
+        grown(snap.top_ids),
+        grown(snap.top_probs),
+        grown(snap.dates),
+        grown(snap.cameras),
+    )
+
+
+def _merge(old: Snapshot, keep: np.ndarray | slice, fresh: Snapshot | None) -> Snapshot:
     """``old``'s rows where ``keep``, then ``fresh``'s rows."""
     if fresh is None:
         return Snapshot(
