@@ -12,7 +12,7 @@ from typing import Any
 
 from photosearch.core.search import Searcher
 from photosearch.core.store import Library
-from photosearch.gui import refcount_guard, search_service
+from photosearch.gui import search_service
 from photosearch.gui.indexing import IndexingService
 from photosearch.gui.models import EncoderFactory, ModelService
 from photosearch.gui.qt import QObject, QTimer, Signal
@@ -67,7 +67,6 @@ class AppContext(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        refcount_guard.install()
         self.library = library
         self.settings = settings or Settings()
         self.models = ModelService(self.settings.image_model, encoder_factory, self)
