@@ -58,7 +58,9 @@ class ScaledImage(QLabel):
         super().__init__(parent, objectName="previewImage")
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setMinimumSize(320, 240)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        # Ignored: the pixmap must not feed back into the layout (a QLabel otherwise grows to its
+        # pixmap, the pixmap is rescaled to the bigger label, and the photo ends up cropped).
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self._source = QPixmap()
 
     def set_image(self, image: QImage) -> None:
