@@ -126,3 +126,15 @@ def _timed(fn) -> float:  # type: ignore[no-untyped-def]
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
+
+
+def test_empty_library() -> None:
+    lib = LibraryArrays(
+        np.zeros((0, 50), np.float32),
+        np.zeros((0, 32), np.int16),
+        np.zeros((0, 32), np.float32),
+        np.zeros((0, 8), np.float32),
+    )
+    assert score_query("dog", lib).shape == (0,)
+    query = parse_query("dog", images=[ImageTerm(np.ones(8, np.float32))])
+    assert score_query(query, lib).shape == (0,)

@@ -261,5 +261,7 @@ def score_query(
 
 
 def _standardise(x: np.ndarray) -> np.ndarray:
+    if len(x) == 0:
+        return x
     std = float(x.std())
     return (x - x.mean()) / std if std > 1e-12 else x - x.mean()

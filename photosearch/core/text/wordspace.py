@@ -193,11 +193,17 @@ class WordSpace:
         return normalize(total)
 
     def mean_vector(self, items: Iterable[tuple[np.ndarray | None, float]]) -> np.ndarray | None:
-        total = np.zeros(self.dim, np.float32)
+        """Normalised weighted sum of the given vectors (``None`` entries skipped)."""
+        vectors, weights = [], []
         for vec, weight in items:
             if vec is not None and weight:
-                total += weight * vec
-        return normalize(total) if np.any(total) else None
+                vectors.append(vec)
+                weights.append(weight)
+        if not vectors:
+            return None
+        total = np.asarray(weights, np.float32) @ np.asarray(vectors, np.float32)
+        norm = float(np.linalg.norm(total))
+        return total / norm if norm > 1e-12 else None
 
     def nearest(
         self, vec: np.ndarray, n: int = 10, rows: np.ndarray | None = None
