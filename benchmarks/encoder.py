@@ -1,6 +1,6 @@
 """Encoder throughput at batch 32: the app's encoder against a naive baseline, in one run.
 
-    .venv/bin/python benchmarks/encoder.py [--batch 32] [--repeat 6] [--compile] [--check]
+    .venv/bin/python benchmarks/encoder.py [--batch 32] [--repeat 6] [--check [--check-photos N]] [--jit] [--compile]
 
 Baseline ("naive"): a second copy of the same network, NCHW float32 input (no channels_last),
 torch's default thread count, eager mode. Variants are timed interleaved with the baseline (ABAB..)
@@ -47,7 +47,7 @@ def all_samples(encoder: ImageEncoder) -> np.ndarray:
     )
 
 
-def make_variants(encoder: ImageEncoder, want_compile: bool) -> dict[str, Forward]:
+def make_variants(encoder: ImageEncoder, want_compile: bool, want_jit: bool) -> dict[str, Forward]:
     net, fc = encoder._network, encoder._classifier
     mean, std = encoder._mean, encoder._std
 
@@ -78,6 +78,22 @@ def make_variants(encoder: ImageEncoder, want_compile: bool) -> dict[str, Forwar
             f = net(prep(batch))
             return f.float(), fc(f).float()
 
+    variants: dict[str, Forward] = {
+        "naive NCHW fp32 (baseline)": naive,
+        "app encode_arrays": app,
+        "channels_last fp32": channels_last,
+        "bf16 autocast": bf16,
+    }
+    fused = fuse_bn(copy.deepcopy(net))
+
+    def bn_folded(batch: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.inference_mode():
+            f = fused(prep(batch))
+            return f, fc(f)
+
+    variants["channels_last + BN folded"] = bn_folded
+    if not want_jit:
+        return variants
     example = prep(sample_batch(encoder, 32))
     with torch.inference_mode():
         traced = torch.jit.freeze(torch.jit.trace(copy.deepcopy(net).eval(), example))
@@ -94,22 +110,8 @@ def make_variants(encoder: ImageEncoder, want_compile: bool) -> dict[str, Forwar
             f = traced_bf16(prep(batch))
             return f.float(), fc(f.float())
 
-    fused = fuse_bn(copy.deepcopy(net))
-
-    def bn_folded(batch: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        with torch.inference_mode():
-            f = fused(prep(batch))
-            return f, fc(f)
-
-    variants: dict[str, Forward] = {
-        "naive NCHW fp32 (baseline)": naive,
-        "app encode_arrays": app,
-        "channels_last fp32": channels_last,
-        "channels_last + BN folded": bn_folded,
-        "jit.trace+freeze fp32": jit,
-        "bf16 autocast": bf16,
-        "jit.trace+freeze bf16": jit_bf16,
-    }
+    variants["jit.trace+freeze fp32"] = jit
+    variants["jit.trace+freeze bf16"] = jit_bf16
     if want_compile:
         t = time.perf_counter()
         compiled = torch.compile(copy.deepcopy(net).eval())
@@ -154,8 +156,8 @@ def top5(probs: torch.Tensor) -> np.ndarray:
     return torch.topk(probs.float(), 5, dim=1).indices.numpy()
 
 
-def check(encoder: ImageEncoder, variants: dict[str, Forward]) -> None:
-    arrays = all_samples(encoder)
+def check(encoder: ImageEncoder, variants: dict[str, Forward], limit: int) -> None:
+    arrays = all_samples(encoder)[:: max(1, 360 // limit)]
     naive = variants["naive NCHW fp32 (baseline)"]
     outs = [naive(arrays[i : i + 32]) for i in range(0, len(arrays), 32)]
     ref_f, ref_p = torch.cat([o[0] for o in outs]), torch.cat([o[1] for o in outs])
@@ -189,6 +191,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=6)
     ap.add_argument("--compile", action="store_true", help="also try torch.compile (slow warm-up)")
     ap.add_argument("--check", action="store_true", help="compare top-5 on the sample photos")
+    ap.add_argument("--jit", action="store_true", help="also try torch.jit.trace + freeze")
+    ap.add_argument("--check-photos", type=int, default=360, help="photos for --check")
     ap.add_argument(
         "--threads",
         type=int,
@@ -204,9 +208,9 @@ def main() -> None:
     _common.header(f"encoder: {encoder.name}, batch {args.batch}")
     print(f"   torch default threads {default_threads}, app configure_threads() -> {app_threads}")
     batch = sample_batch(encoder, args.batch)
-    variants = make_variants(encoder, args.compile)
+    variants = make_variants(encoder, args.compile, args.jit)
     if args.check:
-        check(encoder, variants)
+        check(encoder, variants, args.check_photos)
 
     base_name = "naive NCHW fp32 (baseline)"
     base = variants[base_name]
