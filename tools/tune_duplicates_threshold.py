@@ -48,17 +48,27 @@ def make_variant(image: Image.Image, kind: str) -> tuple[Image.Image, int]:
     raise ValueError(kind)
 
 
-def write_variants(original: Path, dest: Path) -> list[Path]:
-    """Save the six variants of ``original`` under ``dest``; returns their paths (VARIANTS order)."""
+def write_variants(original: Path, dest: Path, min_side: int = 0) -> tuple[Path, list[Path]]:
+    """Save the six variants of ``original`` under ``dest``: (the original used, the variants).
+
+    With ``min_side``, a smaller original is first upscaled to it (and saved, as the original):
+    camera photos are far larger than the network input, the 300 px dev photos are not, and
+    halving a 300 px photo sends the network a blurred upsampled image no real library has.
+    """
     out = []
     with Image.open(original) as im:
         rgb = ImageOps.exif_transpose(im).convert("RGB")
+    if min_side and min(rgb.size) < min_side:
+        f = min_side / min(rgb.size)
+        rgb = rgb.resize((round(rgb.width * f), round(rgb.height * f)), Image.Resampling.LANCZOS)
+        original = dest / original.name
+        rgb.save(original, "JPEG", quality=92)
     for kind in VARIANTS:
         image, quality = make_variant(rgb, kind)
         path = dest / f"{original.stem}.{kind}.jpg"
         image.save(path, "JPEG", quality=quality)
         out.append(path)
-    return out
+    return original, out
 
 
 def encode(encoder, paths: list[Path], batch: int = 32) -> np.ndarray:  # type: ignore[no-untyped-def]
@@ -70,21 +80,27 @@ def encode(encoder, paths: list[Path], batch: int = 32) -> np.ndarray:  # type: 
     return np.vstack(parts).astype(np.float32)
 
 
-def compute(photos_dir: Path) -> dict[str, np.ndarray]:
+def compute(photos_dir: Path, per_class: int = 0, min_side: int = 0) -> dict[str, np.ndarray]:
     from photosearch.core.encoder import load_encoder
 
-    originals = sorted(p for p in photos_dir.glob("*/*.jpg"))
+    originals = []
+    for folder in sorted(p for p in photos_dir.iterdir() if p.is_dir()):
+        found = sorted(folder.glob("*.jpg"))
+        originals += found[:per_class] if per_class else found
     labels = np.array([p.parent.name for p in originals])
     encoder = load_encoder()
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         variant_paths: list[Path] = []
+        used: list[Path] = []
         for i, p in enumerate(originals):
             d = Path(tmp) / str(i)
             d.mkdir()
-            variant_paths += write_variants(p, d)
+            original, variants = write_variants(p, d, min_side)
+            used.append(original)
+            variant_paths += variants
         print(f"{len(originals)} originals, {len(variant_paths)} variants", file=sys.stderr)
-        orig = encode(encoder, originals)
+        orig = encode(encoder, used)
         var = encode(encoder, variant_paths).reshape(len(originals), len(VARIANTS), -1)
     print(f"encoding took {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     return {
@@ -157,6 +173,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=Path, default=DEV)
     parser.add_argument("--cache", type=Path, help="reuse/save the vectors in this .npz file")
+    parser.add_argument("--per-class", type=int, default=0, help="only the first N of each class")
+    parser.add_argument(
+        "--min-side", type=int, default=0, help="upscale smaller originals to this short side first"
+    )
     args = parser.parse_args()
     if args.cache and args.cache.exists():
         data = dict(np.load(args.cache))
@@ -164,7 +184,7 @@ def main() -> int:
         if not args.photos.is_dir():
             print(f"skipped: {args.photos} is absent", file=sys.stderr)
             return 0
-        data = compute(args.photos)
+        data = compute(args.photos, args.per_class, args.min_side)
         if args.cache:
             np.savez(args.cache, **data)
     report(data)
