@@ -274,10 +274,43 @@ def _load_lite(
         network.load_state_dict(_load_state_dict(path), strict=True)
     except RuntimeError as exc:
         raise ModelNotFoundError(f"{path} does not match the {name} architecture: {exc}") from exc
+    fold_batchnorm(network)
     classifier = network._fc
     body = _FeatureBody(network)
     preprocess = Preprocess(network.resolution, crop, (127.0,) * 3, (128.0,) * 3)
     return ImageEncoder(name, body, classifier, preprocess, _digest(path), device)
+
+
+# (conv, the BatchNorm right after it) attribute names in EfficientNet-Lite modules.
+_CONV_BN_PAIRS = {
+    "_conv_stem": "_bn0",
+    "_conv_head": "_bn1",
+    "_expand_conv": "_bn0",
+    "_depthwise_conv": "_bn1",
+    "_project_conv": "_bn2",
+}
+
+
+def fold_batchnorm(network: nn.Module) -> nn.Module:
+    """Fold each inference-mode BatchNorm into the conv before it (in place; exact up to
+    rounding). Measured 2.2x the throughput of the unfolded network on CPU at batch 32 with the
+    same top-5 on the sample photos (docs/benchmarks.md, "Encoder")."""
+    for module in list(network.modules()):
+        for conv_name, bn_name in _CONV_BN_PAIRS.items():
+            conv, bn = getattr(module, conv_name, None), getattr(module, bn_name, None)
+            if not isinstance(conv, nn.Conv2d) or not isinstance(bn, nn.BatchNorm2d):
+                continue
+            if bn.running_mean is None or bn.running_var is None:
+                continue
+            with torch.no_grad():
+                scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+                bias = bn.bias - bn.running_mean * scale
+                if conv.bias is not None:
+                    bias = bias + conv.bias * scale
+                conv.weight.mul_(scale.view(-1, 1, 1, 1))
+                conv.bias = nn.Parameter(bias)
+            setattr(module, bn_name, nn.Identity())
+    return network
 
 
 class _FeatureBody(nn.Module):
