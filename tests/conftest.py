@@ -13,7 +13,9 @@ from helpers import SAMPLE, TinyEncoder  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
-def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Never touch the developer's real library, cache or settings."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("PHOTOSEARCH_DB", str(home / "library.db"))
@@ -48,13 +50,9 @@ def sample_library_path(tmp_path_factory: pytest.TempPathFactory, real_encoder) 
     from photosearch.core.store import Library
 
     path = tmp_path_factory.mktemp("sample-lib") / "library.db"
-    semantic = None
-    try:
-        from photosearch.core.text import default_embedder  # type: ignore[attr-defined]
+    from photosearch.core.text import build_embedder
 
-        semantic = default_embedder()
-    except ImportError:
-        pass
+    semantic = build_embedder()
     with Library(path) as library:
         library.add_folder(SAMPLE)
         Indexer(library, real_encoder, semantic).run()

@@ -55,15 +55,19 @@ def parse_data_noun(path: Path) -> dict[int, dict]:
             pos = 4 + 2 * count
             pointer_count = int(fields[pos])
             hypernyms = []
+            wholes = []
             for i in range(pointer_count):
                 symbol, target, target_pos = fields[pos + 1 + 4 * i : pos + 4 + 4 * i]
                 if symbol in ("@", "@i") and target_pos == "n":
                     hypernyms.append(int(target))
+                elif symbol == "#p" and target_pos == "n":  # part holonym: a sail is part of...
+                    wholes.append(int(target))
             synsets[offset] = {
                 "lemmas": lemmas,
                 "lexids": lexids,
                 "lexfile": lexfile,
                 "hypernyms": hypernyms,
+                "wholes": wholes,
                 "gloss": gloss.strip(),
             }
     return synsets
@@ -173,6 +177,17 @@ def build(wordnet: Path, imagenet_tsv: Path) -> dict:
             descendants.setdefault(position[node], set()).add(class_index)
             stack.extend(synsets[node]["hypernyms"])
 
+    # Parts of things that have ImageNet classes below them ("sail" -> sailing vessel): a query
+    # naming a part can then find the wholes.
+    part_of = {
+        str(position[offset]): sorted(
+            position[w] for w in s["wholes"] if w in position and position[w] in descendants
+        )
+        for offset, s in synsets.items()
+        if offset in position
+    }
+    part_of = {k: v for k, v in part_of.items() if v}
+
     synset_lines = []
     for offset in order:
         s = synsets[offset]
@@ -196,6 +211,8 @@ def build(wordnet: Path, imagenet_tsv: Path) -> dict:
         "exceptions": "\n".join(f"{k}\t{v}" for k, v in sorted(exceptions.items())),
         "classes": [position[o] for o in classes],
         "descendants": {str(k): sorted(v) for k, v in sorted(descendants.items())},
+        # Part holonyms that have ImageNet classes below them: part row -> whole rows.
+        "part_of": dict(sorted(part_of.items(), key=lambda kv: int(kv[0]))),
     }
 
 

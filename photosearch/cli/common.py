@@ -42,6 +42,22 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", metavar="FILE", default=None, help="model weights file (.pth)")
 
 
+def add_text_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--word-vectors",
+        metavar="FILE",
+        default=None,
+        help="word vectors (word2vec/GloVe/fastText, text or binary) instead of the shipped GloVe "
+        "50d; remembered by the library, and its text vectors are recomputed (photos not re-read)",
+    )
+    parser.add_argument(
+        "--projection",
+        metavar="FILE",
+        default=None,
+        help="a projection trained with `photosearch train` (remembered by the library)",
+    )
+
+
 def open_library(args: argparse.Namespace) -> Any:
     from photosearch.core.store import Library
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
 from photosearch.cli.common import (
     CommandError,
@@ -12,6 +13,7 @@ from photosearch.cli.common import (
     add_db_option,
     add_json_option,
     add_model_options,
+    add_text_options,
     format_duration,
     load_encoder_from,
     open_library,
@@ -41,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_db_option(p)
     add_json_option(p)
     add_model_options(p)
+    add_text_options(p)
     p.set_defaults(func=run)
 
 
@@ -56,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         if not library.folders():
             raise CommandError("no folders in the library yet: photosearch index DIR")
         encoder = load_encoder_from(args)
-        semantic = default_semantic_embedder()
+        semantic = semantic_embedder_from(args, library)
         indexer = Indexer(
             library, encoder, semantic, batch_size=args.batch_size, decode_workers=args.workers
         )
@@ -76,10 +79,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def default_semantic_embedder():  # type: ignore[no-untyped-def]
-    """The word-space embedder, when the text-search module is present."""
+def semantic_embedder_from(args: argparse.Namespace, library: Any) -> Any:
+    """The word-space embedder for indexing: --word-vectors/--projection, else what the library
+    used last, else the shipped GloVe vectors."""
+    from photosearch.core.text import ProjectionError, WordSpaceError
+    from photosearch.core.text_search import build_library_embedder
+
     try:
-        from photosearch.core.text import default_embedder  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return default_embedder()
+        return build_library_embedder(
+            library, getattr(args, "word_vectors", None), getattr(args, "projection", None)
+        )
+    except (WordSpaceError, ProjectionError, ValueError, OSError) as exc:
+        raise CommandError(str(exc)) from exc

@@ -19,6 +19,7 @@ from photosearch.cli.common import (
     CommandError,
     add_db_option,
     add_model_options,
+    add_text_options,
     load_encoder_from,
     open_library,
 )
@@ -57,6 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
     add_db_option(p)
     add_model_options(p)
+    add_text_options(p)
     p.set_defaults(func=run)
 
 
@@ -84,7 +86,7 @@ class _ProgressLog:
 
 
 def run(args: argparse.Namespace) -> int:
-    from photosearch.cli.index_cmd import default_semantic_embedder
+    from photosearch.cli.index_cmd import semantic_embedder_from
     from photosearch.core.watcher import WatchService
 
     package_log = logging.getLogger("photosearch")
@@ -115,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         service = WatchService(
             library,
             lambda: load_encoder_from(args),
-            default_semantic_embedder,
+            lambda: semantic_embedder_from(args, library),
             on_progress=_ProgressLog(),
             on_state=lambda state: log.debug("state: %s", state),
             poll_interval=args.poll_interval,

@@ -30,7 +30,6 @@ from photosearch.core.db import Database
 from photosearch.core.imageio import ImageLoadError, looks_like_image, open_image_with_info
 from photosearch.core.scanner import ScanResult, bytes_hash, sync_folders
 from photosearch.core.store import (
-    SEMANTIC_TABLE,
     VISUAL_TABLE,
     Embedded,
     Library,
@@ -250,16 +249,12 @@ class Indexer:
                     (seq,),
                 )
                 db.execute("DELETE FROM photo_classes")
-            if semantic is not None:
-                ensure_vector_table(
-                    db, SEMANTIC_TABLE, semantic.dim, semantic.space_id, "semantic_space"
-                )
 
         self.library.write(setup)
         if semantic is not None:
-            from photosearch.core.semantic_sync import refresh_semantic_vectors
+            from photosearch.core.semantic_sync import use_semantic_space
 
-            refresh_semantic_vectors(self.library, semantic)
+            use_semantic_space(self.library, semantic)
         self._prepared = True
 
     # --- the two passes ------------------------------------------------------------------

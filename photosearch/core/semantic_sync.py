@@ -63,3 +63,19 @@ def refresh_semantic_vectors(library: Library, semantic: Any) -> int:
     if missing:
         log.info("computed word-space vectors for %d photos", len(missing))
     return len(missing)
+
+
+def use_semantic_space(library: Library, semantic: Any) -> int:
+    """Make ``semantic`` (an embedder with ``space_id`` and ``dim``) the library's word space.
+
+    Vectors of another space are dropped and recomputed from the stored top classes and visual
+    vectors; returns how many photos were (re)computed.
+    """
+    from photosearch.core.store import ensure_vector_table
+
+    library.write(
+        lambda db: ensure_vector_table(
+            db, SEMANTIC_TABLE, semantic.dim, semantic.space_id, "semantic_space"
+        )
+    )
+    return refresh_semantic_vectors(library, semantic)

@@ -236,7 +236,7 @@ def train_from_folder(
         chunk = list(range(begin, min(begin + batch_size, len(paths))))
         try:
             enc = encoder.encode_paths([paths[i] for i in chunk])
-            feats.append(enc.features)
+            feats.append(enc.vectors)  # the 256-d search vectors the store keeps
             probs.append(enc.probs)
             kept += chunk
         except Exception:  # one bad file: fall back to one by one

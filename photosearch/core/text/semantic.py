@@ -50,6 +50,7 @@ class SemanticConfig:
     wordnet_class_vectors: bool = True  # False: a class vector is its display name's vector
     wordnet_query: bool = True  # False: a query word's vector is its own word vector only
     hierarchy: bool = True  # False: no WordNet-ancestor class mass
+    part_weight: float = 0.5  # a part ("sail", "wheel") gives its wholes' classes this share
 
 
 @dataclass
@@ -196,6 +197,10 @@ class SemanticModel:
                 classes = self.wordnet.descendant_classes(row)
                 if len(classes):
                     hierarchy[classes] = np.maximum(hierarchy[classes], weight / top)
+                for whole in self.wordnet.part_of(row):  # "sail": photos of sailing vessels
+                    classes = self.wordnet.descendant_classes(whole)
+                    share = cfg.part_weight * weight / top
+                    hierarchy[classes] = np.maximum(hierarchy[classes], share)
         similar = self.similar_class_weights(vector)
         weights = np.maximum(hierarchy, cfg.sim_scale * similar)
         return Concept(text, vector, weights, senses, word_vec is not None)

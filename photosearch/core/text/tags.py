@@ -82,10 +82,45 @@ def photo_tags(
         for word, cos in model.space.nearest(np.asarray(semantic, np.float32), n=60):
             if cos < MIN_ASSOCIATION:
                 break
-            if _usable_word(model, word):
+            if _usable_word(model, word) and not _unseen_visible_thing(wordnet, word, mass):
                 add(word, 0.5 * cos * max(scored.values(), default=1.0))
     ranked = sorted(scored.items(), key=lambda kv: -kv[1])
     return ranked[:n]
+
+
+# Roots of WordNet's concrete things: living things, made objects, and food.
+_CONCRETE_ROOTS = ("organism", "artifact", "food")
+
+
+def _unseen_visible_thing(wordnet, word: str, mass: dict[int, float]) -> bool:  # type: ignore[no-untyped-def]
+    """Whether ``word`` mainly names a concrete thing (an organism, an artifact, a food) that the
+    classifier does not see in this photo. Such neighbours in the word space ("zebra" next to
+    "flamingo", "cat" next to "dog") read as false claims about the photo; scene and activity
+    words ("sea", "meadow", "sailing") remain as associations."""
+    roots = _concrete_roots(wordnet)
+    unseen = 0.0
+    for row, weight in wordnet.lookup(word):
+        if mass.get(row, 0.0) >= MIN_MASS:
+            return False  # the photo does show it
+        if row in roots or any(r in roots for r, _ in wordnet.ancestors(row)):
+            unseen += weight
+    return unseen >= 0.2  # even a minor concrete sense ("alligator" the leather) reads as a claim
+
+
+_roots_cache: dict[int, frozenset[int]] = {}
+
+
+def _concrete_roots(wordnet) -> frozenset[int]:  # type: ignore[no-untyped-def]
+    key = id(wordnet)
+    if key not in _roots_cache:
+        rows: set[int] = set()
+        for word in _CONCRETE_ROOTS:
+            senses = wordnet.lookup(word)
+            rows.update(
+                row for row, _ in senses[:2]
+            )  # food: both "food, nutrient" and "solid food"
+        _roots_cache[key] = frozenset(rows)
+    return _roots_cache[key]
 
 
 def _readable_name(model: SemanticModel, row: int) -> str | None:

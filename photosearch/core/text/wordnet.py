@@ -59,6 +59,7 @@ class WordNet:
         self._descendants = {
             int(k): np.asarray(v, dtype=np.int64) for k, v in data["descendants"].items()
         }
+        self._part_of = {int(k): tuple(v) for k, v in data.get("part_of", {}).items()}
         self._class_of_row = {int(r): i for i, r in enumerate(self.class_rows)}
         self._cache: dict[int, Synset] = {}
 
@@ -100,6 +101,11 @@ class WordNet:
     def descendant_classes(self, row: int) -> np.ndarray:
         """ImageNet class indices at or below this synset (empty if none)."""
         return self._descendants.get(row, np.zeros(0, np.int64))
+
+    def part_of(self, row: int) -> tuple[int, ...]:
+        """Wholes this synset is a part of (WordNet part holonyms) that have ImageNet classes below
+        them: "sail" -> "sailing vessel", "keyboard" -> ... ."""
+        return self._part_of.get(row, ())
 
     def ancestors(self, row: int, max_depth: int = 20) -> list[tuple[int, int]]:
         """(row, depth) of the hypernyms above ``row``, breadth first, each once, nearest first."""

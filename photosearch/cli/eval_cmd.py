@@ -1,0 +1,91 @@
+"""``photosearch eval DIR``: measure every search method on a labelled folder."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+
+import numpy as np
+
+from photosearch.cli.common import (
+    CommandError,
+    ProgressBar,
+    add_json_option,
+    add_model_options,
+    add_text_options,
+    load_encoder_from,
+    print_json,
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "eval",
+        help="P@10 and mAP of every method on a labelled folder",
+        description="Indexes DIR into a temporary database and reports image→image P@10 "
+        "(leave-one-out), and per text method text→image P@10, mAP and readable queries. Labels: "
+        "sub-folder names, or labels.csv with file,label[,query] (query defaults to the label).",
+    )
+    p.add_argument("folder", metavar="DIR")
+    p.add_argument("--queries", metavar="CSV", help="file,label,query rows overriding the queries")
+    add_json_option(p)
+    add_model_options(p)
+    add_text_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from photosearch.core.indexer import Indexer
+    from photosearch.core.store import Library
+    from photosearch.core.text import build_embedder
+    from photosearch.core.text.evaluate import evaluate_library, read_labels, read_queries
+    from photosearch.core.vector_index import VectorIndex
+
+    if not os.path.isdir(args.folder):
+        raise CommandError(f"not a folder: {args.folder}")
+    paths, labels, queries = read_labels(args.folder)
+    if not paths:
+        raise CommandError(f"no labelled photos in {args.folder}")
+    if args.queries:
+        queries.update(read_queries(args.queries))
+    label_of = {os.path.abspath(p): label for p, label in zip(paths, labels)}
+    embedder = build_embedder(args.word_vectors, args.projection)
+    with (
+        tempfile.TemporaryDirectory(prefix="photosearch-eval-") as tmp,
+        Library(os.path.join(tmp, "eval.db")) as library,
+    ):
+        library.add_folder(args.folder)
+        Indexer(library, load_encoder_from(args), embedder).run(on_progress=ProgressBar().update)
+        snap = VectorIndex(library).snapshot()
+        photos = library.photos(snap.ids.tolist())
+        rows = [i for i, pid in enumerate(snap.ids) if photos[int(pid)].path in label_of]
+        if not rows:
+            raise CommandError("none of the labelled photos could be indexed")
+        keep = np.asarray(rows)
+        report = evaluate_library(
+            snap.visual[keep],
+            snap.top_ids[keep],
+            snap.top_probs[keep],
+            [label_of[photos[int(snap.ids[i])].path] for i in rows],
+            queries,
+            semantic=None if snap.semantic is None else snap.semantic[keep],
+            model=embedder.model,
+        )
+    report["unindexed"] = len(paths) - len(rows)
+    if args.json:
+        print_json(report)
+        return 0
+    print(
+        f"{report['photos']} photos, {report['labels']} labels ({report['unindexed']} not indexed)"
+    )
+    print(f"image→image P@10 (visual): {report['visual_image_p_at_10']:.3f}")
+    print(f"{'method':28s} {'text P@10':>9s} {'mAP':>6s} {'readable':>9s} {'img P@10':>9s}")
+    for m in report["methods"]:
+        print(
+            f"{m['method']:28s} {m['text_p_at_10']:9.3f} {m['text_map']:6.3f} "
+            f"{m['readable_queries']:>4d}/{m['queries']:<4d} {m['semantic_image_p_at_10']:9.3f}",
+            file=sys.stdout,
+        )
+    return 0

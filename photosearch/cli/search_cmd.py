@@ -1,0 +1,82 @@
+"""``photosearch search QUERY``: find photos by words (and example images)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from photosearch.cli.common import (
+    CommandError,
+    absolute,
+    add_db_option,
+    add_json_option,
+    add_model_options,
+    add_text_options,
+    load_encoder_from,
+    open_library,
+)
+from photosearch.cli.filters import add_filter_options, filters_from
+from photosearch.cli.similar_cmd import print_results
+
+QUERY_HELP = """query language:
+  beach at sunset      words and phrases
+  dog + snow           + combines terms
+  boat -sail           -term pushes photos with it away
+  2:sunset             a weight scales a term
+  --image PATH "snow"  like this photo, with snow"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "search",
+        help="find photos by words",
+        description="Find photos that match words, although nobody labelled them.",
+        epilog=QUERY_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("query", nargs="*", metavar="QUERY", help="words in the query language")
+    p.add_argument("-k", type=int, default=20, help="number of results (default 20)")
+    p.add_argument(
+        "--image",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="an example image as a query term",
+    )
+    add_filter_options(p)
+    add_db_option(p)
+    add_json_option(p)
+    add_model_options(p)
+    add_text_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from photosearch.core.search import Searcher
+    from photosearch.core.text import QuerySyntaxError, UnknownQueryError
+    from photosearch.core.text_search import TextSearcher
+
+    text = " ".join(args.query).strip()
+    if not text and not args.image:
+        raise CommandError('give a query, e.g. photosearch search "dog on a beach"')
+    from photosearch.cli.index_cmd import semantic_embedder_from
+
+    with open_library(args) as library:
+        if library.visual_model() is None:
+            raise CommandError("the library is empty: photosearch index DIR")
+        searcher = Searcher(library, lambda: load_encoder_from(args))
+        if not text:
+            results = searcher.similar_to_image(absolute(args.image[0]), args.k, filters_from(args))
+            print_results(results, args.json)
+            return 0
+        texts = TextSearcher(searcher, semantic_embedder_from(args, library))
+        try:
+            outcome = texts.search(
+                text, [absolute(p) for p in args.image], args.k, filters_from(args)
+            )
+        except (UnknownQueryError, QuerySyntaxError) as exc:
+            raise CommandError(str(exc)) from exc
+    for note in outcome.notes:
+        print(f"photosearch: {note}", file=sys.stderr)
+    print_results(outcome.results, args.json)
+    return 0

@@ -1,0 +1,54 @@
+"""``photosearch tags IMAGE...``: words that describe photos."""
+
+from __future__ import annotations
+
+import argparse
+
+from photosearch.cli.common import (
+    absolute,
+    add_db_option,
+    add_json_option,
+    add_model_options,
+    add_text_options,
+    load_encoder_from,
+    open_library,
+    print_json,
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("tags", help="words that describe a photo")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files, in the library or not")
+    p.add_argument("-n", type=int, default=8, help="tags per photo (default 8)")
+    add_db_option(p)
+    add_json_option(p)
+    add_model_options(p)
+    add_text_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from photosearch.cli.index_cmd import semantic_embedder_from
+    from photosearch.core.search import Searcher
+    from photosearch.core.text_search import TextSearcher
+
+    out = []
+    with open_library(args) as library:
+        texts = TextSearcher(
+            Searcher(library, lambda: load_encoder_from(args)),
+            semantic_embedder_from(args, library),
+        )
+        for image in args.images:
+            tags = texts.tags_for_image(absolute(image), args.n)
+            out.append(
+                {
+                    "path": absolute(image),
+                    "tags": [{"tag": t, "score": round(float(s), 4)} for t, s in tags],
+                }
+            )
+    if args.json:
+        print_json(out)
+    else:
+        for item in out:
+            print(f"{item['path']}: " + ", ".join(t["tag"] for t in item["tags"]))
+    return 0
