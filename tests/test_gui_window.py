@@ -23,6 +23,7 @@ from photosearch.gui.qt import (
     QDropEvent,
     QMessageBox,
     QMimeData,
+    QPoint,
     QPointF,
     QSettings,
     Qt,
@@ -208,7 +209,10 @@ def drop(window: MainWindow, paths: list[Path]) -> None:
         Qt.MouseButton.LeftButton,
         Qt.KeyboardModifier.NoModifier,
     )
-    enter = QDragEnterEvent(QPointF(400, 300), *args)
+    try:  # Qt's signature takes a QPoint; some PySide6 releases bind it as QPointF
+        enter = QDragEnterEvent(QPoint(400, 300), *args)
+    except TypeError:
+        enter = QDragEnterEvent(QPointF(400, 300), *args)
     QApplication.sendEvent(window, enter)
     assert enter.isAccepted()
     QApplication.sendEvent(window, QDropEvent(QPointF(400, 300), *args))

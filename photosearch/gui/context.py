@@ -90,7 +90,7 @@ class AppContext(QObject):
         return self.settings.word_vectors
 
     def _semantic_embedder(self) -> Any:
-        return search_service.semantic_embedder(self.settings.word_vectors)
+        return search_service.semantic_embedder(self.settings.word_vectors, self.library)
 
     def start(self) -> None:
         """Begin background work: load the model, sync the folders, watch the library."""

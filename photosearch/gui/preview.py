@@ -218,14 +218,13 @@ class PreviewDialog(QDialog):
 
         self._runner.run(lambda: decode_scaled(path, PREVIEW_SIDE), guard(self._image_loaded))
         if photo is not None:
-            photo_id, library, searcher, vectors = (
+            photo_id, searcher, vectors = (
                 photo.id,
-                self.library,
                 self.searcher,
                 self.word_vectors,
             )
             self._runner.run(
-                lambda: search_service.photo_tags(library, photo_id, word_vectors=vectors),
+                lambda: search_service.photo_tags(searcher, photo_id, word_vectors=vectors),
                 guard(self._set_tags),
                 guard(lambda _exc: self._set_tags([])),
             )

@@ -11,16 +11,12 @@ All functions here run on worker threads (they import the text module, which is 
 from __future__ import annotations
 
 import logging
-import os
 import threading
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from photosearch.core.search import Filters, Result, Searcher
-from photosearch.core.store import SEMANTIC_TABLE, Library, path_from_db, table_exists
-from photosearch.core.vector_index import VectorIndex
+from photosearch.core.store import Library, path_from_db
+from photosearch.core.text_search import Outcome, TextSearcher, build_library_embedder
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +29,6 @@ class TextSearchUnavailable(Exception):
     """Text search is not installed in this build. The message is user-facing."""
 
 
-@dataclass
-class Outcome:
-    results: list[Result]
-    notes: list[str] = field(default_factory=list)  # e.g. words that were ignored
-
-
 def query_problem(exc: BaseException) -> str | None:
     """The user-facing message of a query the user should rephrase, else None (a real error)."""
     if isinstance(exc, TextSearchUnavailable):
@@ -49,40 +39,37 @@ def query_problem(exc: BaseException) -> str | None:
     return None
 
 
-# --- text model ---------------------------------------------------------------------------------
-_model_lock = threading.Lock()
-_models: dict[str, Any] = {}
+# --- text search ------------------------------------------------------------------------------
+_lock = threading.Lock()
+_text_searchers: dict[tuple[int, str], TextSearcher] = {}
 
 
-def text_model(word_vectors: str = "") -> Any:
-    """The semantic model (word space + WordNet) for ``word_vectors`` ("" = shipped), cached."""
-    with _model_lock:
-        if word_vectors not in _models:
+def text_searcher(searcher: Searcher, word_vectors: str = "") -> TextSearcher:
+    """The core text searcher for this library and word-vector file ("" = the shipped or the
+    library's remembered vectors), cached: loading word vectors takes a moment."""
+    key = (id(searcher), word_vectors)
+    with _lock:
+        found = _text_searchers.get(key)
+        if found is None or found.searcher is not searcher:
             try:
-                from photosearch.core.text import embedder
-            except ImportError:
-                embedder = None  # type: ignore[assignment]
-            try:
-                if embedder is not None and hasattr(embedder, "load_model"):
-                    model = embedder.load_model(word_vectors or None)
-                else:
-                    from photosearch.core.text.semantic import default_model
-
-                    model = default_model()
+                embedder = build_library_embedder(searcher.library, word_vectors or None)
             except ImportError as exc:
                 raise TextSearchUnavailable("Text search is not available in this build.") from exc
-            _models[word_vectors] = model
-        return _models[word_vectors]
+            found = TextSearcher(searcher, embedder)
+            _text_searchers[key] = found
+        return found
 
 
-def semantic_embedder(word_vectors: str = "") -> Any | None:
+def semantic_embedder(word_vectors: str = "", library: Library | None = None) -> Any | None:
     """The embedder that places photos in the word space while indexing, or None without text
     search (photos are then searchable by example only)."""
     try:
-        from photosearch.core.text.embedder import build_embedder
+        from photosearch.core.text import build_embedder
     except ImportError:
         return None
     try:
+        if library is not None:
+            return build_library_embedder(library, word_vectors or None)
         return build_embedder(word_vectors or None)
     except (OSError, ValueError) as exc:
         log.warning("word vectors unavailable (%s); indexing without text search", exc)
@@ -90,35 +77,6 @@ def semantic_embedder(word_vectors: str = "") -> Any | None:
 
 
 # --- queries -------------------------------------------------------------------------------------
-def _fresh_index(searcher: Searcher) -> None:
-    """Work around a core VectorIndex bug: an index first read before the library had a vector
-    table keeps a zero-width snapshot and fails to merge the first vectors (ValueError in
-    ``_apply_changes``). Rebuild it from scratch when that happens."""
-    try:
-        searcher.index.snapshot()
-    except ValueError:
-        log.debug("vector index out of shape; rebuilding it")
-        searcher.index = VectorIndex(searcher.library)
-
-
-_arrays_cache: tuple[Any, Any] | None = None
-
-
-def _library_arrays(snap: Any, dim: int) -> Any:
-    """LibraryArrays for a vector-index snapshot, rebuilt only when the snapshot changes."""
-    global _arrays_cache
-    from photosearch.core.text.query import LibraryArrays
-
-    if _arrays_cache is not None and _arrays_cache[0] is snap:
-        return _arrays_cache[1]
-    semantic = snap.semantic
-    if semantic is None or semantic.shape[1] != dim:
-        semantic = np.zeros((len(snap), dim), np.float32)
-    arrays = LibraryArrays(semantic, snap.top_ids, snap.top_probs, snap.visual)
-    _arrays_cache = (snap, arrays)
-    return arrays
-
-
 def run_query(
     searcher: Searcher,
     text: str,
@@ -132,40 +90,18 @@ def run_query(
     Raises :class:`TextSearchUnavailable` or the text module's query errors (see
     :func:`query_problem`) for queries the user should change.
     """
-    _fresh_index(searcher)
     text = text.strip()
     if not text and image_path:
         return Outcome(searcher.similar_to_image(image_path, k, filters))
     if not text:
         return Outcome(library_photos(searcher, None, filters))
-    try:
-        from photosearch.core.text.query import ImageTerm, compile_query, parse_query, score_query
-    except ImportError as exc:
-        raise TextSearchUnavailable("Text search is not available in this build.") from exc
-    model = text_model(word_vectors)
-    images: list[Any] = []
-    exclude = None
-    if image_path:
-        vector, photo = searcher.image_vector(image_path)
-        images.append(ImageTerm(np.asarray(vector, np.float32), label=os.path.basename(image_path)))
-        exclude = photo.id if photo else None
-    compiled = compile_query(parse_query(text, images), model)
-    snap = searcher.index.snapshot()
-    if len(snap) == 0:
-        return Outcome([])
-    scores = score_query(compiled, _library_arrays(snap, model.dim), model)
-    mask = filters.mask(snap) if filters else None
-    if exclude is not None:
-        mask = np.ones(len(snap), bool) if mask is None else mask.copy()
-        mask &= snap.ids != exclude
-    notes = []
-    if compiled.unknown_words:
-        notes.append("ignored unknown words: " + ", ".join(compiled.unknown_words))
-    return Outcome(searcher.results(snap, scores, k, mask), notes)
+    found = text_searcher(searcher, word_vectors).search(
+        text, [image_path] if image_path else [], k, filters
+    )
+    return Outcome(found.results, found.notes)
 
 
 def similar_to_photo(searcher: Searcher, photo_id: int, k: int = DEFAULT_K) -> list[Result]:
-    _fresh_index(searcher)
     return searcher.similar_to_photo(photo_id, k)
 
 
@@ -177,7 +113,6 @@ def library_photos(
     Without filters this is one SQL query over the photos table: no vectors and no full photo
     records are read, so it stays fast at 100k photos."""
     if filters is not None and filters.active():
-        _fresh_index(searcher)
         return searcher.library_photos(k, filters)
     sql = (
         "SELECT id, path, COALESCE(taken_at, mtime) AS date FROM photos "
@@ -193,29 +128,14 @@ def library_photos(
 
 def warm_up(searcher: Searcher) -> None:
     """Load the vector index now so that the first query does not wait for it."""
-    _fresh_index(searcher)
+    searcher.index.snapshot()
 
 
 # --- tags ----------------------------------------------------------------------------------------
-def photo_tags(library: Library, photo_id: int, n: int = 8, word_vectors: str = "") -> list[str]:
+def photo_tags(searcher: Searcher, photo_id: int, n: int = 8, word_vectors: str = "") -> list[str]:
     """Readable tags for one photo ([] without text search or before it is indexed)."""
-    classes = library.classes(photo_id)
-    if classes is None:
-        return []
     try:
-        from photosearch.core.text.tags import photo_tags as tags_for
-    except ImportError:
-        return []
-    semantic = None
-    db = library.reader()
-    if table_exists(db, SEMANTIC_TABLE):
-        blob = db.scalar(f"SELECT embedding FROM {SEMANTIC_TABLE} WHERE photo_id = ?", (photo_id,))
-        if blob is not None:
-            semantic = np.frombuffer(blob, dtype=np.float32).copy()
-    try:
-        model = text_model(word_vectors)
-        if semantic is not None and semantic.shape[0] != model.dim:
-            semantic = None
-        return [tag for tag, _ in tags_for(classes[0], classes[1], semantic, model, n)]
-    except (ImportError, TextSearchUnavailable, OSError):
+        return [tag for tag, _ in text_searcher(searcher, word_vectors).tags(photo_id, n)]
+    except (ImportError, TextSearchUnavailable, OSError, ValueError) as exc:
+        log.debug("no tags for photo %d: %s", photo_id, exc)
         return []
