@@ -51,7 +51,17 @@ def make_variants(encoder: ImageEncoder, want_compile: bool, want_jit: bool) -> 
     net, fc = encoder._network, encoder._classifier
     mean, std = encoder._mean, encoder._std
 
-    naive_net = copy.deepcopy(net).to(memory_format=torch.contiguous_format)
+    # The app's network has its BatchNorms folded at load; the baselines use the plain network.
+    from photosearch.core.encoder import _FeatureBody, _lite_weights_path, _load_state_dict
+    from photosearch.core.models.efficientnet_lite import EfficientNetLite
+
+    raw = EfficientNetLite(encoder.name)
+    weights = _lite_weights_path(encoder.name)
+    assert weights is not None
+    raw.load_state_dict(_load_state_dict(weights), strict=True)
+    plain = _FeatureBody(raw).eval()
+    naive_net = copy.deepcopy(plain).to(memory_format=torch.contiguous_format)
+    net = plain.to(memory_format=torch.channels_last)
 
     def naive(batch: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.no_grad():
@@ -80,8 +90,8 @@ def make_variants(encoder: ImageEncoder, want_compile: bool, want_jit: bool) -> 
 
     variants: dict[str, Forward] = {
         "naive NCHW fp32 (baseline)": naive,
-        "app encode_arrays": app,
-        "channels_last fp32": channels_last,
+        "app encode_arrays (BN folded)": app,
+        "channels_last fp32 (BN not folded)": channels_last,
         "bf16 autocast": bf16,
     }
     fused = fuse_bn(copy.deepcopy(net))
@@ -236,7 +246,7 @@ def main() -> None:
 
     for threads in args.threads or []:
         torch.set_num_threads(threads)
-        app, b = variants["app encode_arrays"], []
+        app, b = variants["app encode_arrays (BN folded)"], []
         a = []
         app(batch)
         for _ in range(args.repeat):
