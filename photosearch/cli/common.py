@@ -56,6 +56,19 @@ def add_text_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="a projection trained with `photosearch train` (remembered by the library)",
     )
+    debias = parser.add_mutually_exclusive_group()
+    debias.add_argument(
+        "--debias",
+        dest="debias",
+        action="store_const",
+        const=True,
+        default=None,
+        help="hard-debias the word vectors for tags and queries (gender direction projected out; "
+        "see `photosearch audit`); remembered by the library",
+    )
+    debias.add_argument(
+        "--no-debias", dest="debias", action="store_const", const=False, help="undo --debias"
+    )
 
 
 def open_library(args: argparse.Namespace) -> Any:

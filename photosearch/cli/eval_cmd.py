@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     if args.queries:
         queries.update(read_queries(args.queries))
     label_of = {os.path.abspath(p): label for p, label in zip(paths, labels)}
-    embedder = build_embedder(args.word_vectors, args.projection)
+    embedder = build_embedder(args.word_vectors, args.projection, debias=bool(args.debias))
     with (
         tempfile.TemporaryDirectory(prefix="photosearch-eval-") as tmp,
         Library(os.path.join(tmp, "eval.db")) as library,

@@ -87,7 +87,10 @@ def semantic_embedder_from(args: argparse.Namespace, library: Any) -> Any:
 
     try:
         return build_library_embedder(
-            library, getattr(args, "word_vectors", None), getattr(args, "projection", None)
+            library,
+            getattr(args, "word_vectors", None),
+            getattr(args, "projection", None),
+            debias=getattr(args, "debias", None),
         )
     except (WordSpaceError, ProjectionError, ValueError, OSError) as exc:
         raise CommandError(str(exc)) from exc

@@ -22,6 +22,7 @@ from photosearch.core.store import SEMANTIC_TABLE, Library, table_exists
 
 WORD_VECTORS_KEY = "word_vectors_path"  # library meta: the user's word-vector file, "" = shipped
 PROJECTION_KEY = "projection_path"
+DEBIAS_KEY = "debias_words"  # "1": hard-debiased word vectors for tags and queries
 
 
 @dataclass
@@ -43,17 +44,22 @@ def build_library_embedder(
     word_vectors: str | os.PathLike[str] | None = None,
     projection: str | os.PathLike[str] | None = None,
     remember: bool = True,
+    debias: bool | None = None,
 ) -> Any:
     """The word-space embedder for ``library``: the given files, else the ones it last used.
 
-    Given files are remembered in the library, so later commands (and the watcher) use them too.
-    Raises the text module's WordSpaceError / ProjectionError with a user-facing message.
+    Given files (and ``debias``, when not None) are remembered in the library, so later commands
+    (and the watcher) use them too. Raises the text module's WordSpaceError / ProjectionError
+    with a user-facing message.
     """
     from photosearch.core.text import build_embedder
 
     vectors = os.fspath(word_vectors) if word_vectors else remembered_word_vectors(library)
     proj = os.fspath(projection) if projection else remembered_projection(library)
-    embedder = build_embedder(vectors, proj)
+    use_debias = library.meta(DEBIAS_KEY) == "1" if debias is None else debias
+    embedder = build_embedder(vectors, proj, debias=use_debias)
+    if remember and debias is not None and (library.meta(DEBIAS_KEY) == "1") != debias:
+        library.set_meta(DEBIAS_KEY, "1" if debias else "0")
     if remember and (word_vectors or projection):
         if word_vectors:
             library.set_meta(WORD_VECTORS_KEY, os.path.abspath(os.fspath(word_vectors)))

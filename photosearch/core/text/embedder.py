@@ -76,31 +76,41 @@ class ProjectionEmbedder:
         return normalize(self.mix * projected + (1.0 - self.mix) * conse)
 
 
-def load_model(word_vectors: str | os.PathLike[str] | None = None) -> SemanticModel:
-    """The semantic model over the shipped vectors (cached), or over a user's word-vector file."""
-    if word_vectors is None:
+def load_model(
+    word_vectors: str | os.PathLike[str] | None = None, debias: bool = False
+) -> SemanticModel:
+    """The semantic model over the shipped vectors (cached), or over a user's word-vector file.
+
+    ``debias``: hard-debias the word vectors first (Bolukbasi et al. 2016; see docs/audit.md):
+    the gender direction is projected out of every gender-neutral word, for tags and queries."""
+    if word_vectors is None and not debias:
         return default_model()
-    from photosearch.core.text.wordspace import WordSpace
+    path = "" if word_vectors is None else str(os.path.abspath(word_vectors))
+    key = (path, debias)
+    if key not in _MODELS:
+        from photosearch.core.text.wordspace import WordSpace
 
-    return _model_for(str(os.path.abspath(word_vectors)), WordSpace)
+        space = WordSpace.load(path) if path else default_model().space
+        if debias:
+            from photosearch.core.audit.debias import debias_space
+
+            space = debias_space(space)
+        _MODELS[key] = SemanticModel(space)
+    return _MODELS[key]
 
 
-_MODELS: dict[str, SemanticModel] = {}
-
-
-def _model_for(path: str, space_cls) -> SemanticModel:  # type: ignore[no-untyped-def]
-    if path not in _MODELS:
-        _MODELS[path] = SemanticModel(space_cls.load(path))
-    return _MODELS[path]
+_MODELS: dict[tuple[str, bool], SemanticModel] = {}
 
 
 def build_embedder(
     word_vectors: str | os.PathLike[str] | None = None,
     projection: str | os.PathLike[str] | None = None,
+    debias: bool = False,
 ) -> SemanticEmbedder:
     """The embedder the app uses: ConSE over the chosen word vectors, or a trained projection
-    (a file written by :func:`photosearch.core.text.projection.train_projection`)."""
-    model = load_model(word_vectors)
+    (a file written by :func:`photosearch.core.text.projection.train_projection`); ``debias``
+    hard-debiases the word vectors (off by default)."""
+    model = load_model(word_vectors, debias)
     if projection is None:
         return ConSEEmbedder(model)
     from photosearch.core.text.projection import Projection

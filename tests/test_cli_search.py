@@ -1,0 +1,113 @@
+"""`photosearch search / tags / eval / status` end to end on a real library (in-process CLI)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from helpers import SAMPLE
+
+from photosearch.cli import main
+from photosearch.core.store import SEMANTIC_TABLE, Library
+
+
+@pytest.fixture
+def db(tmp_path, sample_library_path):
+    path = tmp_path / "lib.db"
+    shutil.copy2(sample_library_path, path)
+    return str(path)
+
+
+def run_json(capsys, *argv: str):  # type: ignore[no-untyped-def]
+    assert main([*argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_search_finds_unlabelled_photos_by_words(db, capsys):
+    for query, folder in [
+        ("dog", "dog"),
+        ("pizza", "pizza"),
+        ("flower", "sunflower"),
+        ("motorcycle", "motorbike"),
+    ]:
+        results = run_json(capsys, "search", query, "-k", "8", "--db", db)
+        assert len(results) == 8
+        hits = sum(f"/{folder}/" in r["path"] for r in results)
+        assert hits >= 6, (query, [r["path"] for r in results])
+        assert results[0]["score"] >= results[-1]["score"]
+
+
+def test_words_missing_from_the_vocabulary_work_through_wordnet(db, capsys):
+    results = run_json(capsys, "search", "kangaroo", "-k", "5", "--db", db)  # not in the 10k GloVe
+    assert sum("/kangaroo/" in r["path"] for r in results) >= 4
+
+
+def test_a_query_with_no_known_word_is_a_clear_error(db, capsys):
+    assert main(["search", "xqzvbnw", "--db", db]) == 2
+    err = capsys.readouterr().err
+    assert "none of the words" in err and "xqzvbnw" in err
+
+
+def test_negative_term_pushes_photos_away(db, capsys):
+    plain = run_json(capsys, "search", "animal", "-k", "30", "--db", db)
+    minus = run_json(capsys, "search", "animal -dog", "-k", "30", "--db", db)
+    assert sum("/dog/" in r["path"] for r in plain) > sum("/dog/" in r["path"] for r in minus)
+
+
+def test_image_plus_words_and_filters(db, capsys):
+    query = SAMPLE / "sunflower" / "image_0001.jpg"
+    results = run_json(capsys, "search", "--image", str(query), "flower", "-k", "5", "--db", db)
+    assert str(query) not in {r["path"] for r in results}  # the query photo itself is excluded
+    assert sum("/sunflower/" in r["path"] for r in results) >= 4
+    none = run_json(capsys, "search", "dog", "--before", "1990-01-01", "--db", db)
+    assert none == []  # the sample photos' dates are their file times, long after 1990
+
+
+def test_tags_read_as_words(db, capsys):
+    out = run_json(capsys, "tags", str(SAMPLE / "pizza" / "image_0001.jpg"), "--db", db)
+    tags = [t["tag"] for t in out[0]["tags"]]
+    assert "pizza" in tags[:2]
+    assert not {"the", "of", "and", "a"} & set(tags)
+
+
+def test_switching_word_space_recomputes_text_vectors_not_visual_ones(db, capsys, tmp_path):
+    with Library(db) as library:
+        before_space = library.semantic_space()
+        visual_before = library.reader().query(
+            "SELECT photo_id, embedding FROM vec_visual ORDER BY photo_id"
+        )
+    results = run_json(capsys, "search", "dog", "-k", "5", "--debias", "--db", db)
+    assert sum("/dog/" in r["path"] for r in results) >= 4
+    with Library(db) as library:
+        assert library.semantic_space() != before_space and "debiased" in library.semantic_space()
+        assert library.meta("debias_words") == "1"  # remembered for later commands
+        rows = library.reader().scalar(f"SELECT COUNT(*) FROM {SEMANTIC_TABLE}")
+        assert rows == 360
+        visual_after = library.reader().query(
+            "SELECT photo_id, embedding FROM vec_visual ORDER BY photo_id"
+        )
+    assert visual_after == visual_before
+    # A word-vector file in GloVe text format (a real subset of the shipped vectors).
+    from photosearch.core.text import WordSpace
+
+    space = WordSpace.default()
+    words = [w for w in space.kv.index_to_key[:3000]]
+    path = tmp_path / "small.txt"
+    with open(path, "w", encoding="utf-8") as f:
+        for w in words:
+            f.write(w + " " + " ".join(f"{x:.5f}" for x in np.asarray(space.kv[w])) + "\n")
+    results = run_json(
+        capsys, "search", "dog", "-k", "5", "--no-debias", "--word-vectors", str(path), "--db", db
+    )
+    assert sum("/dog/" in r["path"] for r in results) >= 4
+    with Library(db) as library:
+        assert "small" in library.semantic_space()
+        assert library.meta("word_vectors_path") == str(path)
+
+
+def test_status_reports_counts_and_the_word_space(db, capsys):
+    data = run_json(capsys, "status", "--db", db)
+    assert data["counts"]["indexed"] == 360 and data["photos"] == 360
+    assert data["model"].startswith("efficientnet_lite0") and data["word_space"]
