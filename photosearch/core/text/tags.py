@@ -21,7 +21,7 @@ from photosearch.core.text.stopwords import STOP_WORDS
 
 MAX_CLASSES = 150  # a synset with more ImageNet classes below it is too general for a tag
 MIN_MASS = 0.08  # probability mass a category needs to be a tag
-MIN_ASSOCIATION = 0.55  # cosine an associated word needs
+MIN_ASSOCIATION = 0.65  # cosine an associated word needs (weaker neighbours in 50d GloVe are noise)
 MIN_DEPTH = 8  # shallower synsets ("vehicle", "device", "container") are too abstract for a tag
 ANCESTOR_FACTOR = 0.8  # a category tag ranks a little below a class of the same mass
 _READABLE = re.compile(r"[a-z][a-z' -]*[a-z]")
