@@ -21,6 +21,8 @@ print(len(names))
 
 
 def test_core_imports_without_qt():
-    out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=False
+    )
     assert out.returncode == 0, out.stderr
     assert int(out.stdout.strip()) >= 10

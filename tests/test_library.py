@@ -60,7 +60,9 @@ def test_renamed_folder_keeps_embeddings_and_similar_finds_new_paths(tmp_path, t
         assert summary.moved == 3 and summary.embedded == 0 and summary.missing == 0
         assert tiny_encoder.calls == calls
         assert library.status_counts()["indexed"] == before
-        results = Searcher(library, lambda: tiny_encoder).similar_to_image(root / "dalmatians" / "image_0001.jpg", k=50)
+        results = Searcher(library, lambda: tiny_encoder).similar_to_image(
+            root / "dalmatians" / "image_0001.jpg", k=50
+        )
         paths = {r.path for r in results}
         assert str(root / "dalmatians" / "image_0011.jpg") in paths
         assert not any("/dog/" in p for p in paths)
