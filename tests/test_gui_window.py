@@ -169,6 +169,26 @@ def test_adding_a_folder_indexes_it_and_the_grid_fills_while_indexing(open_windo
     qtbot.waitUntil(lambda: any((tmp_path / "thumbnails").rglob("*.jpg")), timeout=TIMEOUT)
 
 
+def test_photos_copied_into_a_watched_folder_appear_without_a_rescan(open_window, tmp_path, qtbot):
+    root = tmp_path / "photos"
+    copy_sample(root, ["dog"], per_class=3)
+    window = open_window(tmp_path / "lib.db", TinyEncoder())
+    window.add_folder(str(root))
+    qtbot.waitUntil(lambda: rows(window) == 3, timeout=TIMEOUT)
+    # The folder watcher takes over once the first sync is done.
+    qtbot.waitUntil(lambda: window.ctx.indexing._watcher is not None, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.ctx.indexing._watcher.state == "watching", timeout=TIMEOUT)
+    for name in sorted(p.name for p in (SAMPLE / "pizza").glob("*.jpg"))[:2]:
+        shutil.copy2(SAMPLE / "pizza" / name, root / f"new-{name}")
+    qtbot.waitUntil(lambda: rows(window) == 5, timeout=TIMEOUT)
+    (root / "dog" / "image_0001.jpg").unlink()
+    qtbot.waitUntil(lambda: rows(window) == 4, timeout=TIMEOUT)
+    qtbot.waitUntil(
+        lambda: "4 photos" in window.sidebar.row_text(window.sidebar.folder_paths()[0]),
+        timeout=TIMEOUT,
+    )
+
+
 def test_dropping_a_folder_adds_it(open_window, tmp_path, qtbot):
     copy_sample(tmp_path / "photos", ["crab"], per_class=5)
     window = open_window(tmp_path / "lib.db", TinyEncoder())

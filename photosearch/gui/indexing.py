@@ -1,9 +1,11 @@
-"""Indexing in the background: the one place where the GUI runs the indexer (and, once
-``photosearch.core.watcher`` lands, the folder watcher).
+"""Indexing in the background: the one place where the GUI runs the indexer and the folder
+watcher.
 
-The indexer runs on its own thread through :class:`photosearch.core.indexer.Indexer` with
-:class:`~photosearch.core.indexer.Controls` for pause / resume / stop. Progress reaches the GUI
-thread as a queued signal (throttled); widgets are never touched from the worker.
+The first sync runs on its own thread through :class:`photosearch.core.indexer.Indexer` with
+:class:`~photosearch.core.indexer.Controls` for pause / resume / stop. Once it is done, the
+folder watcher (:class:`photosearch.core.watcher.WatchService`) follows the folders; from then on
+rescans and new folders go through the watcher, so only one worker ever embeds. Progress reaches
+the GUI thread as a queued signal (throttled); widgets are never touched from a worker.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from photosearch.gui.qt import QObject, Signal
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_S = 0.2
+WATCHER_BUSY = ("starting", "scanning", "indexing")
 
 
 class IndexingService(QObject):
@@ -50,10 +53,14 @@ class IndexingService(QObject):
         self._closing = False
         self._paused = False
         self._watcher: Any = None
+        self._want_watcher = False
+        self._watcher_last = ""
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        if self._thread is not None and self._thread.is_alive():
+            return True
+        return self._watcher is not None and self._watcher.state in WATCHER_BUSY
 
     @property
     def paused(self) -> bool:
@@ -64,7 +71,11 @@ class IndexingService(QObject):
         """Bring the library in sync with its folders and embed what is pending."""
         if self._closing:
             return
-        if self.running:
+        if self._watcher is not None and self._watcher.running:
+            self._watcher.refresh_folders()
+            self._watcher.rescan()
+            return
+        if self._thread is not None and self._thread.is_alive():
             self._again = True
             return
         self._again = False
@@ -75,12 +86,16 @@ class IndexingService(QObject):
     def pause(self) -> None:
         if self._controls is not None:
             self._controls.pause()
+        if self._watcher is not None:
+            self._watcher.pause()
         self._paused = True
         self.paused_changed.emit(True)
 
     def resume(self) -> None:
         if self._controls is not None:
             self._controls.resume()
+        if self._watcher is not None:
+            self._watcher.resume()
         self._paused = False
         self.paused_changed.emit(False)
 
@@ -102,18 +117,38 @@ class IndexingService(QObject):
 
     # --- the folder watcher ---------------------------------------------------------------
     def start_watcher(self) -> None:
-        """Start watching the library's folders for changes, if the watcher is available.
+        """Follow the library's folders for changes: at once, or when the running sync ends."""
+        self._want_watcher = True
+        if self._thread is None or not self._thread.is_alive():
+            self._start_watcher_now()
 
-        This is the single place the GUI starts ``photosearch.core.watcher`` (being written
-        separately). Until it exists, changes are picked up by a rescan (on start, after a folder
-        is added, or from the sidebar's "Rescan Folders").
-        """
-        try:
-            from photosearch.core import watcher  # type: ignore[attr-defined]
-        except ImportError:
-            log.info("folder watcher not available; folders are rescanned on start")
+    def _start_watcher_now(self) -> None:
+        if self._closing or self._watcher is not None or not self._want_watcher:
             return
-        log.info("folder watcher module found (%s); wire it in here", watcher.__name__)
+        from photosearch.core.watcher import WatchService  # no torch: the encoder is lazy
+
+        self._watcher = WatchService(
+            self.library,
+            self.models.get,
+            self.semantic_factory,
+            on_progress=self._throttled(),
+            on_state=self._watcher_state,
+        )
+        if self._paused:
+            self._watcher.pause()
+        self._watcher.start()
+
+    def _watcher_state(self, state: str) -> None:
+        """Runs on the watcher's thread: only signals leave it."""
+        previous, self._watcher_last = self._watcher_last, state
+        if self._closing:
+            return
+        if state in WATCHER_BUSY and previous not in WATCHER_BUSY:
+            self.started.emit()
+        elif state == "watching" and previous in WATCHER_BUSY:
+            self.finished.emit(None)
+        elif state == "error" and self._watcher is not None:
+            self.failed.emit(str(self._watcher.error or "the folder watcher stopped"))
 
     def stop_watcher(self) -> None:
         watcher, self._watcher = self._watcher, None
@@ -150,6 +185,7 @@ class IndexingService(QObject):
             self._again = False
         if not self._closing:
             self.finished.emit(summary)
+            self._start_watcher_now()
 
     def _throttled(self) -> Callable[[Any], None]:
         last = [0.0, ""]
