@@ -7,7 +7,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-key=$( { cat pyproject.toml; "$PY" -c 'import sys; print(sys.version)'; } | sha256sum | cut -c1-16)
+# The key covers what is installed (dependencies, extras, Python version), not the whole file.
+deps=$("$PY" - <<'PYEOF'
+import json, sys
+try:
+    import tomllib
+    project = tomllib.load(open("pyproject.toml", "rb"))["project"]
+    print(json.dumps([project.get("dependencies"), project.get("optional-dependencies")], sort_keys=True))
+except ImportError:  # Python 3.10: no tomllib; key on the whole file
+    print(open("pyproject.toml").read())
+print(sys.version)
+PYEOF
+)
+key=$(printf '%s' "$deps" | sha256sum | cut -c1-16)
 venv=${PHOTOSEARCH_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/photosearch-venvs/$key}
 if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.complete" ]; then
   echo "setting up the Python environment in $venv (first run downloads PyTorch; a few minutes)…" >&2

@@ -188,6 +188,22 @@ def configure_threads() -> None:
     )
     if torch.get_num_threads() != wanted:
         torch.set_num_threads(wanted)
+    _single_threaded_blas()
+
+
+def _single_threaded_blas() -> None:
+    """Keep numpy's BLAS (OpenBLAS) to one thread once the model is loaded.
+
+    After each matrix product OpenBLAS's worker threads spin for a while, on the same cores as
+    torch's OpenMP threads: the next inference then runs 3x slower (an image query measured 63 ms
+    instead of 20 ms on 2 cores). The app's BLAS work is vector scans, memory-bound, as fast on
+    one thread (8.4 vs 9.4 ms for 100k x 256). See docs/benchmarks.md, "Search".
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional at run time: only speed depends on it
+        return
+    threadpool_limits(limits=1, user_api="blas")
 
 
 def available_models() -> list[str]:
