@@ -111,3 +111,41 @@ def test_status_reports_counts_and_the_word_space(db, capsys):
     data = run_json(capsys, "status", "--db", db)
     assert data["counts"]["indexed"] == 360 and data["photos"] == 360
     assert data["model"].startswith("efficientnet_lite0") and data["word_space"]
+
+
+def test_classify_prints_top5_labels_as_json(capsys):
+    out = run_json(capsys, "classify", str(SAMPLE / "pizza" / "image_0001.jpg"))
+    assert out[0]["path"].endswith("pizza/image_0001.jpg")
+    labels = out[0]["labels"]
+    assert len(labels) == 5 and labels[0]["label"] == "pizza"
+    assert labels[0]["probability"] >= labels[-1]["probability"] > 0
+
+
+def _labelled_folder(root, classes, per_class):  # type: ignore[no-untyped-def]
+    from helpers import copy_sample
+
+    copy_sample(root, classes, per_class=per_class)
+    return root
+
+
+def test_eval_reports_every_method_on_a_labelled_folder(tmp_path, capsys):
+    folder = _labelled_folder(tmp_path / "labelled", ["dog", "pizza", "sunflower", "airplane"], 5)
+    report = run_json(capsys, "eval", str(folder))
+    assert report["photos"] == 20 and report["labels"] == 4 and report["unindexed"] == 0
+    assert report["visual_image_p_at_10"] > 0.3
+    methods = {m["method"]: m for m in report["methods"]}
+    assert {"library", "conse-plain", "full (default)"} <= set(methods)
+    assert methods["full (default)"]["readable_queries"] == 4
+    assert methods["full (default)"]["text_p_at_10"] >= methods["conse-plain"]["text_p_at_10"]
+
+
+def test_train_writes_a_projection_that_search_can_use(db, tmp_path, capsys):
+    folder = _labelled_folder(tmp_path / "train", ["dog", "pizza", "sunflower", "car"], 5)
+    out = tmp_path / "projection.npz"
+    assert main(["train", str(folder), "--out", str(out), "--epochs", "20"]) == 0
+    capsys.readouterr()
+    assert out.is_file()
+    results = run_json(capsys, "search", "pizza", "-k", "5", "--projection", str(out), "--db", db)
+    assert sum("/pizza/" in r["path"] for r in results) >= 4
+    with Library(db) as library:
+        assert library.semantic_space().startswith("proj-")

@@ -138,3 +138,22 @@ def test_unreadable_files_give_the_documented_error(tmp_path):
     (tmp_path / "folder.jpg").mkdir()
     with pytest.raises(ImageLoadError):
         open_image(tmp_path / "folder.jpg")
+
+
+def test_torchvision_model_loads_from_a_local_weights_file(tmp_path):
+    """The torchvision path: a local .pth (here resnet18 with random weights, saved as a plain
+    state dict) loads with weights_only and gives the same outputs as any model."""
+    import torch
+    from torchvision import models
+
+    path = tmp_path / "resnet18-local.pth"
+    torch.manual_seed(0)
+    torch.save(models.resnet18(weights=None).state_dict(), path)
+    encoder = load_encoder("resnet18", weights=path)
+    assert encoder.feature_dim == 512 and encoder.model_id.startswith("resnet18-")
+    enc = encoder.encode_paths(sorted((SAMPLE / "cup").glob("*.jpg"))[:2])
+    assert enc.features.shape == (2, 512) and enc.probs.shape == (2, 1000)
+    assert enc.vectors.shape == (2, encoder.vector_dim)
+    assert np.allclose(np.linalg.norm(enc.vectors, axis=1), 1, atol=1e-5)
+    with pytest.raises(ModelNotFoundError, match="does not match"):
+        load_encoder("resnet50", weights=path)  # wrong architecture for the file

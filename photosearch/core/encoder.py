@@ -121,6 +121,13 @@ class ImageEncoder:
         """(1000, feature_dim) weights of the final layer, for dimension reduction and projections."""
         return self._classifier.weight.detach().cpu().numpy().astype(np.float32)
 
+    @property
+    def classifier_prototypes(self) -> np.ndarray:
+        """(1000, vector_dim): each class's weight row in the space of the search vectors, i.e.
+        the direction the stored vectors of that class lean towards (projection training)."""
+        basis = self._basis.detach().cpu().numpy().astype(np.float32)
+        return self.classifier_weight @ basis
+
     def encode_arrays(self, batch: np.ndarray) -> Encoding:
         """(n, size, size, 3) uint8 -> features and probabilities."""
         if batch.ndim != 4 or batch.shape[0] == 0:

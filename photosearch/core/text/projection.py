@@ -245,7 +245,7 @@ def train_from_folder(
                     enc = encoder.encode_paths([paths[i]])
                 except Exception:
                     continue
-                feats.append(enc.features)
+                feats.append(enc.vectors)
                 probs.append(enc.probs)
                 kept.append(i)
         if progress:
@@ -261,7 +261,7 @@ def train_from_folder(
         loss=loss,
         epochs=epochs,
         queries=queries,
-        prototypes=getattr(encoder, "classifier_weight", None),
+        prototypes=getattr(encoder, "classifier_prototypes", None),
     )
     result.projection.meta["encoder"] = getattr(encoder, "model_id", "")
     result.projection.save(out)
