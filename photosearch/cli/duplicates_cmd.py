@@ -26,7 +26,7 @@ def _threshold(text: str) -> float:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from photosearch.core.duplicates import DEFAULT_THRESHOLD
+    from photosearch.core.duplicates import DEFAULT_THRESHOLD, UNVERIFIED_THRESHOLD
 
     p = sub.add_parser(
         "duplicates",
@@ -38,10 +38,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--threshold",
         type=_threshold,
-        default=DEFAULT_THRESHOLD,
+        default=None,
         metavar="T",
-        help=f"visual similarity at or above which photos group (default {DEFAULT_THRESHOLD}; "
-        "higher = stricter)",
+        help=f"visual similarity at or above which photos are candidates (default {DEFAULT_THRESHOLD}, "
+        f"or {UNVERIFIED_THRESHOLD} with --no-verify; higher = stricter)",
+    )
+    p.add_argument(
+        "--no-verify",
+        dest="verify",
+        action="store_false",
+        help="group by the vectors alone, without comparing the photos' pixels (faster, "
+        "but photos that merely look alike group too)",
     )
     add_db_option(p)
     add_json_option(p)
@@ -54,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     with open_library(args) as library:
         if library.visual_model() is None:
             raise CommandError("the library is empty: photosearch index DIR")
-        groups = find_duplicates(library, args.threshold)
+        groups = find_duplicates(library, args.threshold, verify=args.verify)
     if args.json:
         print_json([g.as_list() for g in groups])
         return 0

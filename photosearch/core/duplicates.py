@@ -26,10 +26,14 @@ from photosearch.core.db import Database
 from photosearch.core.store import Library, bump_seq
 from photosearch.core.vector_index import VectorIndex
 
-# Chosen by measurement on the 900 dev photos (tools/tune_duplicates_threshold.py,
-# docs/benchmarks.md "Duplicates"): edited copies of a photo score above it, distinct photos of
-# the same class below it.
-DEFAULT_THRESHOLD = 0.88
+# Chosen by measurement on the dev photos (tools/tune_duplicates_threshold.py, docs/benchmarks.md
+# "Duplicates"). Pairs whose vectors score at least DEFAULT_THRESHOLD are candidates, confirmed by
+# the pixel check (photosearch.core.pixel_check): that keeps edited copies whose vectors drift
+# (a 50% resize of a small photo scores 0.77 at the 5th percentile) and drops look-alikes the vectors cannot tell
+# apart. Without the pixel check (unreadable file, or verify=False) the vectors alone decide, at
+# UNVERIFIED_THRESHOLD.
+DEFAULT_THRESHOLD = 0.70
+UNVERIFIED_THRESHOLD = 0.88
 BLOCK = 4096
 
 ProgressFn = Callable[[int, int], None]
@@ -165,11 +169,12 @@ def connected_groups(n: int, i: np.ndarray, j: np.ndarray) -> list[np.ndarray]:
 # --- the library ------------------------------------------------------------------------------
 def find_duplicates(
     library: Library,
-    threshold: float = DEFAULT_THRESHOLD,
+    threshold: float | None = None,
     index: VectorIndex | None = None,
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
     block: int = BLOCK,
+    verify: bool = True,
 ) -> list[DuplicateGroup]:
     """Groups of exact and near-duplicate photos among the library's indexed photos.
 
@@ -186,7 +191,11 @@ def find_duplicates(
     hashes = _hashes(library.reader())
     hash_rows = [hashes.get(int(pid)) for pid in ids]
 
-    i, j, _ = similar_pairs(snap.visual, threshold, block, progress, cancel)
+    if threshold is None:
+        threshold = DEFAULT_THRESHOLD if verify else UNVERIFIED_THRESHOLD
+    i, j, sims = similar_pairs(snap.visual, threshold, block, progress, cancel)
+    if verify and len(i):
+        i, j = _confirmed_by_pixels(library, ids, i, j, sims)
     # Exact copies join by hash even when their vectors disagree (e.g. another model's vectors).
     by_hash: dict[str, int] = {}
     ei: list[int] = []
@@ -222,6 +231,36 @@ def find_duplicates(
         groups.append(group)
     groups.sort(key=lambda g: (-g.reclaimable, g.keeper.path))
     return groups
+
+
+def _confirmed_by_pixels(
+    library: Library, ids: np.ndarray, i: np.ndarray, j: np.ndarray, sims: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The candidate pairs that also look alike pixel for pixel; pairs whose files cannot be read
+    are kept when the vectors alone are convincing (UNVERIFIED_THRESHOLD)."""
+    from photosearch.core.pixel_check import verify_pairs
+
+    rows = sorted(set(i.tolist()) | set(j.tolist()))
+    photos = library.photos(int(ids[r]) for r in rows)
+    paths = {r: photos[int(ids[r])].path for r in rows if int(ids[r]) in photos}
+    order = list(paths)
+    slot = {r: k for k, r in enumerate(order)}
+    candidates = [
+        (slot[a], slot[b]) for a, b in zip(i.tolist(), j.tolist()) if a in slot and b in slot
+    ]
+    alike, unchecked = verify_pairs([paths[r] for r in order], candidates)
+    sim_of = {(int(a), int(b)): float(s) for a, b, s in zip(i, j, sims)}
+    kept = [(order[a], order[b]) for a, b in alike]
+    kept += [
+        (order[a], order[b])
+        for a, b in unchecked
+        if sim_of.get((order[a], order[b]), 0.0) >= UNVERIFIED_THRESHOLD
+    ]
+    if not kept:
+        empty = np.zeros(0, np.int64)
+        return empty, empty.copy()
+    pairs = np.asarray(kept, np.int64)
+    return pairs[:, 0], pairs[:, 1]
 
 
 def _hashes(db: Database) -> dict[int, str]:

@@ -24,7 +24,6 @@ from typing import Any
 from send2trash import send2trash
 
 from photosearch.core.duplicates import (
-    DEFAULT_THRESHOLD,
     DuplicateGroup,
     DuplicatePhoto,
     find_duplicates,
@@ -89,7 +88,7 @@ class _Signals(QObject):
 class _FindWorker(QRunnable):
     """Runs on the pool: library -> groups -> thumbnails. Touches no widget."""
 
-    def __init__(self, library_path: str, threshold: float, cancel: threading.Event) -> None:
+    def __init__(self, library_path: str, threshold: float | None, cancel: threading.Event) -> None:
         super().__init__()
         self.library_path = library_path
         self.threshold = threshold
@@ -178,7 +177,7 @@ class DuplicatesDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.library_path = str(library_path)
-        self.threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+        self.threshold = threshold
         self.groups: list[DuplicateGroup] | None = None  # None until computed
         self.cards: list[list[_PhotoCard]] = []
         self.error: str | None = None

@@ -1,0 +1,55 @@
+"""The pixel check that confirms near-duplicate candidates, on real photos and their edits."""
+
+from __future__ import annotations
+
+import io
+
+from helpers import SAMPLE
+from PIL import Image, ImageEnhance, ImageOps
+
+from photosearch.core.pixel_check import PIXEL_THRESHOLD, signature, signature_of, similarity
+
+PHOTOS = [SAMPLE / "car" / "image_0001.jpg", SAMPLE / "flamingo" / "image_0017.jpg"]
+
+
+def edits(image: Image.Image) -> dict[str, Image.Image]:
+    w, h = image.size
+
+    def recompress(img: Image.Image, quality: int) -> Image.Image:
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=quality)
+        buf.seek(0)
+        return Image.open(buf).convert("RGB")
+
+    return {
+        "resize50": image.resize((w // 2, h // 2), Image.Resampling.LANCZOS),
+        "jpeg30": recompress(image, 30),
+        "crop10": image.crop((w // 10, h // 10, w, h)),
+        "brighter": ImageEnhance.Brightness(image).enhance(1.2),
+        "darker": ImageEnhance.Brightness(image).enhance(0.8),
+        "mirror": ImageOps.mirror(image),
+    }
+
+
+def test_edited_copies_look_alike():
+    for path in PHOTOS:
+        original = signature(path)
+        assert original is not None
+        for name, edited in edits(Image.open(path).convert("RGB")).items():
+            score = similarity(original, signature_of(edited))
+            assert score >= PIXEL_THRESHOLD, (path.name, name, score)
+
+
+def test_distinct_photos_of_the_same_kind_do_not():
+    # Side views of different cars: the search vectors put them close, the pixels do not.
+    cars = sorted((SAMPLE / "car").glob("*.jpg"))
+    sigs = [signature(p) for p in cars]
+    scores = [similarity(a, b) for k, a in enumerate(sigs) for b in sigs[k + 1 :]]
+    assert max(scores) < PIXEL_THRESHOLD
+    assert similarity(sigs[0], sigs[0]) > 0.999
+
+
+def test_unreadable_files_have_no_signature(tmp_path):
+    (tmp_path / "x.jpg").write_text("not a photo")
+    assert signature(tmp_path / "x.jpg") is None
+    assert signature(tmp_path / "missing.jpg") is None
