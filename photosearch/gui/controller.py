@@ -2,7 +2,9 @@
 
 Queries run on the search worker through :mod:`photosearch.gui.search_service`; the newest
 query wins (older results are dropped when they arrive). With no query the library is shown,
-newest first, and refreshed as photos are indexed.
+newest first, and refreshed as photos are indexed. Filters (date, camera) go into the search,
+before its top-k selection; the sort order is applied here, on the GUI thread, so that changing
+it re-orders the results at hand without searching again.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import logging
 import os
 from typing import Any
 
-from photosearch.core.search import Result
+from photosearch.core.search import Filters, Result
 from photosearch.gui import search_service
 from photosearch.gui.context import AppContext
 from photosearch.gui.empty_state import Empty
@@ -28,6 +30,7 @@ NO_FOLDERS = Empty(
     "find them by describing them or by showing an example. Nothing leaves your machine.",
     "Add a Folder…",
 )
+ORDER_WORDS = {"best": "best matches first", "newest": "newest first", "oldest": "oldest first"}
 
 
 class SearchController(QObject):
@@ -35,6 +38,7 @@ class SearchController(QObject):
     empty = Signal(object, str, str)  # Empty, title, detail
     busy = Signal(str)  # a short status message ("" when idle)
     notes = Signal(str)
+    new_view = Signal()  # filters or sort changed: the next results are not a live refresh
 
     def __init__(self, ctx: AppContext, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -46,7 +50,12 @@ class SearchController(QObject):
         self._dirty = False
         self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_MIN_MS)
         self._refresh_timer.timeout.connect(self._refresh_now)
-        self.last_results: list[Result] = []
+        self.last_results: list[Result] = []  # as shown (sorted)
+        self.filters: Filters | None = None
+        self.filter_words = ""  # the filters in words, for the empty state
+        self.sort = "best"
+        # What is shown, unsorted, to re-sort in place: (kind, results, dates, notes).
+        self._shown: tuple[str, list[Result], dict[int, float], list[str]] | None = None
 
     @property
     def in_library_mode(self) -> bool:
@@ -55,6 +64,23 @@ class SearchController(QObject):
     def set_query(self, text: str, image: str) -> None:
         self.text, self.image = text.strip(), image
         self.run()
+
+    def set_filters(self, filters: Filters | None, words: str = "") -> None:
+        """Restrict the current view (query or library) to ``filters`` and run it again."""
+        self.filters = filters if filters is not None and filters.active() else None
+        self.filter_words = words if self.filters else ""
+        self.new_view.emit()
+        self.run()
+
+    def set_sort(self, sort: str) -> None:
+        """Order the grid by score ("best") or capture date ("newest", "oldest"); the results at
+        hand are re-ordered without searching again."""
+        if sort == self.sort:
+            return
+        self.sort = sort
+        self.new_view.emit()
+        if self._shown is not None and not self._running:
+            self._present()  # else the running search comes back in the new order
 
     def refresh(self) -> None:
         """The library changed: re-run the current view soon (coalesced)."""
@@ -75,7 +101,7 @@ class SearchController(QObject):
     def run(self, live: bool = False) -> None:
         self._generation += 1
         generation = self._generation
-        ctx, text, image = self.ctx, self.text, self.image
+        ctx, text, image, filters = self.ctx, self.text, self.image, self.filters
         self._running = True
         self._dirty = False
         ctx.search_runner.cancel_queued()
@@ -89,7 +115,7 @@ class SearchController(QObject):
 
             def job() -> Any:
                 folders = ctx.library.folders()
-                results = search_service.library_photos(ctx.searcher)
+                results = search_service.library_photos(ctx.searcher, None, filters)
                 counts = ctx.library.status_counts() if not results else {}
                 return folders, results, counts
 
@@ -98,9 +124,11 @@ class SearchController(QObject):
             word_vectors = ctx.word_vectors
 
             def job() -> Any:
-                return search_service.run_query(
-                    ctx.searcher, text, image or None, word_vectors=word_vectors
+                outcome = search_service.run_query(
+                    ctx.searcher, text, image or None, filters=filters, word_vectors=word_vectors
                 )
+                ids = [r.photo_id for r in outcome.results]
+                return outcome, search_service.photo_dates(ctx.library, ids)
 
             done = self._query_done
 
@@ -120,11 +148,57 @@ class SearchController(QObject):
             self.refresh()
 
     # --- outcomes -----------------------------------------------------------------------------
+    def sorted_results(
+        self, kind: str, results: list[Result], dates: dict[int, float]
+    ) -> list[Result]:
+        """``results`` (best first; the library newest first) in the chosen order."""
+        if kind == "library":  # score = date, newest first
+            return results[::-1] if self.sort == "oldest" else results
+        if self.sort == "best":
+            return results
+        newest = self.sort == "newest"
+        return sorted(results, key=lambda r: dates.get(r.photo_id, 0.0), reverse=newest)
+
+    def _present(self) -> None:
+        assert self._shown is not None
+        kind, results, dates, notes = self._shown
+        shown = self.sorted_results(kind, results, dates)
+        self.last_results = shown
+        n = len(shown)
+        if kind == "library":
+            order = "oldest first" if self.sort == "oldest" else "newest first"
+            title = "All Photos"
+        else:
+            order, title = ORDER_WORDS.get(self.sort, ORDER_WORDS["best"]), self._title()
+        detail = f"{n:,} photo{'s' if n != 1 else ''} · {order}"
+        if notes:
+            detail += " · " + "; ".join(notes)
+        self.results_ready.emit(title, detail, shown, kind)
+
+    def _filtered_empty(self, title: str, query: bool) -> None:
+        what = "match" if query else "photo"
+        everything = "every match" if query else "all your photos"
+        self.empty.emit(
+            Empty(
+                "filtered",
+                "No photos match the filters",
+                f"There is no {what} {self.filter_words or 'inside these filters'}. "
+                f"Clear the filters to see {everything}.",
+                "Clear Filters",
+            ),
+            title,
+            "",
+        )
+
     def _library_done(self, value: Any) -> None:
         folders, results, counts = value
-        self.last_results = results
+        self.last_results = []
+        self._shown = None
         if not folders:
             self.empty.emit(NO_FOLDERS, "", "")
+            return
+        if not results and self.filters is not None:
+            self._filtered_empty("All Photos", query=False)
             return
         if not results:
             if counts.get("pending", 0) or self.ctx.indexing.running:
@@ -143,10 +217,8 @@ class SearchController(QObject):
                 )
             self.empty.emit(state, "All Photos", "")
             return
-        n = len(results)
-        self.results_ready.emit(
-            "All Photos", f"{n:,} photo{'s' if n != 1 else ''} · newest first", results, "library"
-        )
+        self._shown = ("library", results, {}, [])
+        self._present()
 
     def _title(self) -> str:
         parts = []
@@ -157,10 +229,15 @@ class SearchController(QObject):
             parts.append(name if self.text else f"Similar to {name}")
         return " + ".join(parts)
 
-    def _query_done(self, outcome: search_service.Outcome) -> None:
+    def _query_done(self, value: tuple[search_service.Outcome, dict[int, float]]) -> None:
+        outcome, dates = value
         results = outcome.results
-        self.last_results = results
+        self.last_results = []
+        self._shown = None
         self.notes.emit("; ".join(outcome.notes))
+        if not results and self.filters is not None:
+            self._filtered_empty(self._title(), query=True)
+            return
         if not results:
             self.empty.emit(
                 Empty(
@@ -173,14 +250,12 @@ class SearchController(QObject):
                 "",
             )
             return
-        n = len(results)
-        detail = f"{n:,} photo{'s' if n != 1 else ''} · best matches first"
-        if outcome.notes:
-            detail += " · " + "; ".join(outcome.notes)
-        self.results_ready.emit(self._title(), detail, results, "query")
+        self._shown = ("query", results, dates, list(outcome.notes))
+        self._present()
 
     def _failed(self, exc: BaseException) -> None:
         self.last_results = []
+        self._shown = None
         message = search_service.query_problem(exc)
         if message is not None:
             self.empty.emit(

@@ -31,7 +31,7 @@ class EmptyState(QWidget):
         self.body.setTextFormat(Qt.TextFormat.PlainText)
         self.button = QPushButton(objectName="primaryButton")
         self.button.clicked.connect(lambda: self.action_clicked.emit(self._kind))
-        content = QWidget(self)
+        content = self._content = QWidget(self)
         content.setFixedWidth(500)
         column = QVBoxLayout(content)
         column.setContentsMargins(0, 0, 0, 0)
@@ -56,6 +56,10 @@ class EmptyState(QWidget):
         self.title.setText(state.title)
         self.body.setText(state.body)
         self.body.setVisible(bool(state.body))
+        # A centred box is sized from its size hint, which does not follow the wrapped text's
+        # height: give the label the height its text needs at this width.
+        width = self._content.width()
+        self.body.setMinimumHeight(self.body.heightForWidth(width) if state.body else 0)
         self.button.setText(state.action)
         self.button.setVisible(bool(state.action))
         icon = app_icon() if state.kind in ("no-folders", "indexing", "loading") else None

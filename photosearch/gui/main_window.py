@@ -8,9 +8,11 @@ import logging
 import os
 
 from photosearch.core.store import Folder
-from photosearch.gui import actions, drops
+from photosearch.gui import actions, drops, search_service
 from photosearch.gui.context import AppContext
 from photosearch.gui.controller import SearchController
+from photosearch.gui.empty_state import Empty
+from photosearch.gui.filter_bar import FilterBar
 from photosearch.gui.preview import PreviewDialog
 from photosearch.gui.qt import (
     QAction,
@@ -54,8 +56,12 @@ class MainWindow(QMainWindow):
         self.sidebar = Sidebar(self)
         self.search_bar = SearchBar(ctx.thumbnails, self)
         self.results = ResultsPanel(ctx.thumbnails, ctx.settings.thumbnail_size, self)
+        self.filter_bar = FilterBar(ctx.settings.sort, self)
+        self.results.add_header_widget(self.filter_bar)
         self.status = StatusBar(self)
         self.controller = SearchController(ctx, self)
+        self.controller.sort = self.filter_bar.sort
+        self._cameras_running = self._cameras_dirty = False
         self.setStatusBar(self.status)
 
         right = QWidget(self)
@@ -109,13 +115,18 @@ class MainWindow(QMainWindow):
         controller.results_ready.connect(results.show_results)
         controller.empty.connect(results.show_empty)
         controller.busy.connect(status.set_message)
+        controller.new_view.connect(results.start_new_view)
+        controller.results_ready.connect(lambda *_args: self.filter_bar.show())
+        controller.empty.connect(self._empty_shown)
+        self.filter_bar.filters_changed.connect(self._filters_changed)
+        self.filter_bar.sort_changed.connect(self._sort_changed)
 
         results.open_requested.connect(actions.open_file)
         results.show_in_folder_requested.connect(actions.show_in_folder)
         results.copy_path_requested.connect(self.copy_path)
         results.similar_requested.connect(self.find_similar)
         results.preview_requested.connect(self.show_preview)
-        results.empty_action.connect(lambda _kind: self.choose_folder())
+        results.empty_action.connect(self._empty_action)
         results.grid.escape_pressed.connect(self.search_bar.clear)
 
         self.sidebar.add_requested.connect(self.choose_folder)
@@ -149,16 +160,19 @@ class MainWindow(QMainWindow):
         """Show the library and start background work (call after ``show()``)."""
         self.controller.run()
         self.refresh_sidebar()
+        self.refresh_cameras()
         self.ctx.start()
 
     # --- library changes --------------------------------------------------------------------
     def _library_changed(self, _seq: int) -> None:
         self.controller.refresh()
         self.refresh_sidebar()
+        self.refresh_cameras()
 
     def _indexing_finished(self, _summary: object) -> None:
         self.status.indexing_finished()
         self.refresh_sidebar()
+        self.refresh_cameras()
         self.controller.refresh()
 
     def refresh_sidebar(self) -> None:
@@ -175,6 +189,43 @@ class MainWindow(QMainWindow):
         infos = [FolderInfo(f.path, f.online, counts.get(f.id, {}), running) for f in folders]
         self.sidebar.set_folders(infos)
         self.status.set_error_count(sum(i.counts.get("error", 0) for i in infos))
+
+    # --- filters and sorting -------------------------------------------------------------------
+    def refresh_cameras(self) -> None:
+        """Re-read the library's cameras for the filter row (one query in flight at a time)."""
+        if self._cameras_running:
+            self._cameras_dirty = True
+            return
+        self._cameras_running, self._cameras_dirty = True, False
+        library = self.ctx.library
+
+        def done(cameras: list[tuple[str, int]] | None) -> None:
+            self._cameras_running = False
+            if cameras is not None:
+                self.filter_bar.set_cameras(cameras)
+            if self._cameras_dirty:
+                self.refresh_cameras()
+
+        self.ctx.io_runner.run(
+            lambda: search_service.camera_counts(library), done, lambda _exc: done(None)
+        )
+
+    def _filters_changed(self) -> None:
+        self.controller.set_filters(self.filter_bar.filters(), self.filter_bar.describe())
+
+    def _sort_changed(self, sort: str) -> None:
+        self.ctx.settings.sort = sort
+        self.controller.set_sort(sort)
+
+    def _empty_shown(self, state: Empty, *_args: object) -> None:
+        # Nothing to filter yet: no folders, or no photos indexed so far.
+        self.filter_bar.setVisible(state.kind not in ("no-folders", "no-photos", "indexing"))
+
+    def _empty_action(self, kind: str) -> None:
+        if kind == "filtered":
+            self.filter_bar.clear()
+        else:
+            self.choose_folder()
 
     # --- folders ------------------------------------------------------------------------------
     def choose_folder(self) -> None:

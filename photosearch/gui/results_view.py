@@ -22,6 +22,7 @@ from photosearch.gui.qt import (
     QRectF,
     QResizeEvent,
     QSize,
+    QSizePolicy,
     QStackedWidget,
     QStyle,
     QStyledItemDelegate,
@@ -205,12 +206,14 @@ class ResultsPanel(QWidget):
         self.stack.addWidget(self.grid)
         self.stack.addWidget(self.empty)
 
-        header = QHBoxLayout()
-        header.setContentsMargins(16, 12, 16, 6)
+        self._new_view = False
+        # A long detail (and a very long title) gives way to the header's tools (filters).
+        self.detail.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        header = self.header = QHBoxLayout()
+        header.setContentsMargins(16, 12, 12, 6)
         header.setSpacing(10)
-        header.addWidget(self.title)
-        header.addWidget(self.detail)
-        header.addStretch(1)
+        header.addWidget(self.title, 0)
+        header.addWidget(self.detail, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -225,13 +228,28 @@ class ResultsPanel(QWidget):
         self.grid.menu_requested.connect(self._menu)
         self.empty.action_clicked.connect(self.empty_action)
 
+    def add_header_widget(self, widget: QWidget) -> None:
+        """A tool at the right end of the header (the filter row)."""
+        self.header.addWidget(widget, 0, Qt.AlignmentFlag.AlignVCenter)
+
     # --- what is shown -------------------------------------------------------------------
+    def start_new_view(self) -> None:
+        """The next results are a new view (other filters or order), not a live refresh of the
+        one shown: they start at the top."""
+        self._new_view = True
+
     def show_results(self, title: str, detail: str, results: list[Result], kind: str) -> None:
         self.title.setText(title)
         self.detail.setText(detail)
+        self._fit_title()
         current = self.path_at(self.grid.current_row())
         scroll = self.grid.verticalScrollBar().value()
-        refresh = kind == self.model.kind == "library" and self.stack.currentWidget() is self.grid
+        refresh = (
+            kind == self.model.kind == "library"
+            and self.stack.currentWidget() is self.grid
+            and not self._new_view
+        )
+        self._new_view = False
         if not self.model.same_as(results):
             self.model.set_results(results, kind)
             if refresh:  # a live update of the same view: keep the user's place
@@ -247,9 +265,15 @@ class ResultsPanel(QWidget):
     def show_empty(self, state: Empty, title: str = "", detail: str = "") -> None:
         self.title.setText(title)
         self.detail.setText(detail)
+        self._fit_title()
+        self._new_view = False
         self.model.set_results([], self.model.kind)
         self.empty.show_state(state)
         self.stack.setCurrentWidget(self.empty)
+
+    def _fit_title(self) -> None:
+        # A title as wide as its text, up to a limit; the detail label takes what is left.
+        self.title.setMinimumWidth(min(self.title.sizeHint().width(), 200))
 
     def showing_empty(self) -> str:
         """The kind of empty state shown, or "" when the grid is shown."""

@@ -126,6 +126,27 @@ def library_photos(
     return [Result(int(pid), path_from_db(path), float(date)) for pid, path, date in rows]
 
 
+def photo_dates(library: Library, photo_ids: list[int]) -> dict[int, float]:
+    """Capture time (else file time) of each photo: what the grid sorts by date."""
+    dates: dict[int, float] = {}
+    db = library.reader()
+    for start in range(0, len(photo_ids), 900):  # under SQLite's bound-parameter limit
+        chunk = photo_ids[start : start + 900]
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT id, COALESCE(taken_at, mtime) FROM photos WHERE id IN ({marks})"
+        dates.update((int(pid), float(date or 0.0)) for pid, date in db.query(sql, tuple(chunk)))
+    return dates
+
+
+def camera_counts(library: Library) -> list[tuple[str, int]]:
+    """The cameras named by indexed photos with their photo counts, most photos first."""
+    rows = library.reader().query(
+        "SELECT camera, COUNT(*) AS n FROM photos WHERE status = 'indexed' "
+        "AND camera IS NOT NULL AND camera != '' GROUP BY camera ORDER BY n DESC, camera"
+    )
+    return [(str(camera), int(n)) for camera, n in rows]
+
+
 def warm_up(searcher: Searcher) -> None:
     """Load the vector index now so that the first query does not wait for it."""
     searcher.index.snapshot()

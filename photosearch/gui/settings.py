@@ -10,6 +10,7 @@ DEFAULT_MODEL = (
     "efficientnet_lite0"  # same as photosearch.core.encoder.DEFAULT_MODEL (no torch here)
 )
 THUMB_MIN, THUMB_MAX, THUMB_DEFAULT = 96, 320, 168
+SORTS = ("best", "newest", "oldest")  # the grid's order: score, or capture date either way
 
 
 class Settings:
@@ -56,6 +57,15 @@ class Settings:
     @thumbnail_size.setter
     def thumbnail_size(self, value: int) -> None:
         self._s.setValue("view/thumbnail_size", int(value))
+
+    @property
+    def sort(self) -> str:
+        value = self._str("view/sort", SORTS[0])
+        return value if value in SORTS else SORTS[0]
+
+    @sort.setter
+    def sort(self, value: str) -> None:
+        self._s.setValue("view/sort", value if value in SORTS else SORTS[0])
 
     def window_state(self, key: str) -> QByteArray | None:
         value = self._s.value(f"window/{key}")

@@ -56,6 +56,8 @@ QPushButton#secondaryButton, QToolButton#secondaryButton {{
 QPushButton#secondaryButton:hover, QToolButton#secondaryButton:hover {{ background: #f3f4f6; }}
 QToolButton#linkButton {{ border: none; color: #b35900; padding: 0 6px; }}
 QToolButton#linkButton:hover {{ text-decoration: underline; }}
+QToolButton#clearFilters {{ border: none; color: {ACCENT}; padding: 0 6px; }}
+QToolButton#clearFilters:hover {{ text-decoration: underline; }}
 QToolButton#flatButton {{ border: none; border-radius: 6px; padding: 4px; }}
 QToolButton#flatButton:hover {{ background: #e6e8ec; }}
 QStatusBar {{ background: {SIDEBAR_BG}; border-top: 1px solid {BORDER}; color: {MUTED}; }}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -50,6 +51,10 @@ class TaskRunner(QObject):
         self._pool.setObjectName(name)
         self._ids = itertools.count(1)
         self._callbacks: dict[int, tuple[Callback | None, Callback | None]] = {}
+        # Jobs not yet finished, for cancel_queued; a job leaves it (under the lock) before its
+        # run() returns, i.e. before the pool deletes it.
+        self._jobs: dict[int, _Job] = {}
+        self._jobs_lock = threading.Lock()
         self._closed = False
         self._finished.connect(self._on_finished)
 
@@ -67,11 +72,16 @@ class TaskRunner(QObject):
             return -1
         task_id = next(self._ids)
         self._callbacks[task_id] = (on_success, on_failure)
-        self._pool.start(_Job(self, task_id, fn))
+        job = _Job(self, task_id, fn)
+        with self._jobs_lock:
+            self._jobs[task_id] = job
+        self._pool.start(job)
         return task_id
 
     def deliver(self, task_id: int, ok: bool, value: object) -> None:
         """Called on the worker: hand the outcome to the GUI thread."""
+        with self._jobs_lock:
+            self._jobs.pop(task_id, None)
         if not self._closed:
             self._finished.emit(task_id, ok, value)
 
@@ -80,13 +90,20 @@ class TaskRunner(QObject):
         return bool(self._callbacks)
 
     def cancel_queued(self) -> None:
-        """Drop jobs that have not started yet (their callbacks never run)."""
-        self._pool.clear()
+        """Drop jobs that have not started yet (their callbacks never run, and are forgotten:
+        ``busy`` then only counts jobs that will report back)."""
+        with self._jobs_lock:
+            for task_id, job in list(self._jobs.items()):
+                if self._pool.tryTake(job):
+                    del self._jobs[task_id]
+                    self._callbacks.pop(task_id, None)
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
         """Drop queued jobs, wait for running ones; no callback runs afterwards."""
         self._closed = True
-        self._pool.clear()
+        with self._jobs_lock:
+            self._pool.clear()
+            self._jobs.clear()
         done = self._pool.waitForDone(timeout_ms)
         self._callbacks.clear()
         return done
