@@ -7,10 +7,10 @@ import argparse
 from photosearch.cli.common import (
     add_db_option,
     add_json_option,
-    format_bytes,
     open_library,
     print_json,
 )
+from photosearch.core.units import format_bytes
 
 
 def register(sub: argparse._SubParsersAction) -> None:

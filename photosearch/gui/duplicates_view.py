@@ -29,6 +29,7 @@ from photosearch.core.duplicates import (
     find_duplicates,
     mark_missing,
 )
+from photosearch.core.units import format_bytes
 from photosearch.gui.qt import (
     QCheckBox,
     QDialog,
@@ -56,15 +57,6 @@ log = logging.getLogger(__name__)
 
 THUMB = 160
 MAX_GROUPS_SHOWN = 300  # thumbnails for more would take long to load; the rest are counted
-
-
-def _format_size(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TB"
 
 
 def _format_date(stamp: float) -> str:
@@ -153,7 +145,7 @@ class _PhotoCard(QFrame):
         name.setMaximumWidth(THUMB + 40)
         layout.addWidget(name)
         res = f"{photo.width}×{photo.height}" if photo.width and photo.height else "?"
-        details = f"{res} · {_format_size(photo.size)}\n{_format_date(photo.date)}"
+        details = f"{res} · {format_bytes(photo.size)}\n{_format_date(photo.date)}"
         if keeper:
             details += "\nsuggested keeper"
         elif photo.exact:
@@ -264,7 +256,7 @@ class DuplicatesDialog(QDialog):
             box_layout.addWidget(
                 QLabel(
                     f"<b>Group {n}</b> · {len(group.photos)} photos · "
-                    f"{_format_size(group.reclaimable)} in copies"
+                    f"{format_bytes(group.reclaimable)} in copies"
                 )
             )
             row = QHBoxLayout()
@@ -303,7 +295,7 @@ class DuplicatesDialog(QDialog):
         answer = QMessageBox.question(
             self,
             "Move to Trash",
-            f"Move {count} file{'s' if count != 1 else ''} ({_format_size(size)}) to the trash?\n\n"
+            f"Move {count} file{'s' if count != 1 else ''} ({format_bytes(size)}) to the trash?\n\n"
             "They can be restored from the system trash.",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Cancel,

@@ -8,6 +8,7 @@ from typing import Any
 
 from photosearch.core.search import Searcher
 from photosearch.core.store import Library, Photo
+from photosearch.core.units import format_bytes
 from photosearch.gui import search_service
 from photosearch.gui.qt import (
     QDialog,
@@ -34,15 +35,6 @@ from photosearch.gui.thumbnails import ThumbnailLoader, decode_scaled
 PREVIEW_SIDE = 1400  # decode at most this many px on the shorter side
 STRIP_CELL = 92
 SIMILAR_COUNT = 24
-
-
-def human_size(n: int) -> str:
-    size = float(n)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} bytes"
 
 
 def photo_date(photo: Photo) -> str:
@@ -205,7 +197,7 @@ class PreviewDialog(QDialog):
             self._values["Camera"].setText(photo.camera or "—")
             dims = f"{photo.width} × {photo.height}" if photo.width and photo.height else "—"
             self._values["Dimensions"].setText(dims)
-            self._values["File size"].setText(human_size(photo.size))
+            self._values["File size"].setText(format_bytes(photo.size))
         else:
             for key in ("Date", "Camera", "Dimensions", "File size"):
                 self._values[key].setText("—")
