@@ -9,10 +9,10 @@ from photosearch.cli.common import (
     CommandError,
     add_db_option,
     add_json_option,
-    format_bytes,
     open_library,
     print_json,
 )
+from photosearch.core.units import format_bytes
 
 
 def _threshold(text: str) -> float:
