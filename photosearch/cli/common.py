@@ -171,6 +171,9 @@ def run_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("photosearch: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `photosearch search dog | head`: the reader left, fine
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (no flush error at exit)
+        return 0
 
 
 def exc_path(exc: Exception, args: argparse.Namespace) -> str:
