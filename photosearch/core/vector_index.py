@@ -42,6 +42,7 @@ from photosearch.core.store import (
     set_meta,
     table_exists,
 )
+from photosearch.core.writer import WriterClosedError
 
 log = logging.getLogger(__name__)
 
@@ -471,6 +472,8 @@ class MatrixCache:
     def _save_logged(self, library: Library, snap: Snapshot, seq: int, layout: _Layout) -> None:
         try:
             self.save(library, snap, seq, layout)
+        except WriterClosedError:  # the program ended first: the next start writes it
+            log.debug("vector cache %s not written: the library was closed", self.path)
         except Exception as exc:  # a full disk or a read-only cache must not break search
             log.warning("could not write the vector cache %s: %s", self.path, exc)
 
