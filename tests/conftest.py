@@ -57,3 +57,44 @@ def sample_library_path(tmp_path_factory: pytest.TempPathFactory, real_encoder) 
         library.add_folder(SAMPLE)
         Indexer(library, real_encoder, semantic).run()
     return path
+
+
+@pytest.fixture
+def open_window(qtbot, tmp_path):  # type: ignore[no-untyped-def]
+    """``open_window(db_path, encoder)`` -> a started MainWindow on a real library; closed and
+    checked (no indexer thread left) after the test. Qt is imported only by the tests using it."""
+    import threading
+
+    from photosearch.core.store import Library
+    from photosearch.gui.context import AppContext
+    from photosearch.gui.main_window import MainWindow
+    from photosearch.gui.qt import QSettings
+    from photosearch.gui.settings import Settings
+    from photosearch.gui.thumbnails import ThumbnailCache
+
+    windows: list = []
+
+    def make(db_path: Path, encoder: object):  # type: ignore[no-untyped-def]
+        settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+        ctx = AppContext(
+            Library(db_path),
+            settings,
+            encoder_factory=lambda _name: encoder,
+            semantic_factory=None,
+            thumbnail_cache=ThumbnailCache(tmp_path / "thumbnails"),
+        )
+        window = MainWindow(ctx)
+        windows.append(window)
+        window.show()
+        qtbot.waitExposed(window)
+        window.start()
+        return window
+
+    yield make
+    for window in windows:
+        gate = getattr(window.ctx.models._encoder, "gate", None)  # a test's gated encoder
+        if gate is not None:
+            gate.set()
+        window.close()
+        assert not window.ctx.indexing.running
+    assert not [t for t in threading.enumerate() if t.name.startswith("photosearch-indexer")]

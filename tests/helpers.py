@@ -13,6 +13,18 @@ from photosearch.core.resources import sample_photos_dir
 
 SAMPLE = sample_photos_dir()
 
+# WatchService timings for tests: short debounce and settle times, frequent checks.
+WATCH_FAST = dict(
+    debounce=0.1,
+    max_delay=1.0,
+    settle=0.25,
+    check_interval=0.3,
+    rescan_interval=0.5,
+    poll_interval=0.2,
+    batch_pause=0.0,
+    decode_workers=2,
+)
+
 
 class TinyEncoder:
     """Same interface as ImageEncoder; a 2-layer random CNN on 32x32 inputs. Deterministic."""

@@ -17,13 +17,8 @@ import pytest
 from helpers import SAMPLE, TinyEncoder
 from PIL import Image
 
-from photosearch.core.store import Library
-from photosearch.gui.context import AppContext
 from photosearch.gui.filter_bar import ANY, LAST_30
 from photosearch.gui.main_window import MainWindow
-from photosearch.gui.qt import QSettings
-from photosearch.gui.settings import Settings
-from photosearch.gui.thumbnails import ThumbnailCache
 
 pytestmark = [
     pytest.mark.qt_log_level_fail("WARNING"),
@@ -82,34 +77,6 @@ def library_photos(tmp_path: Path) -> dict[str, float]:
         os.utime(dest, (stamp, stamp))
         dates[str(dest)] = stamp
     return {str(Path(p).resolve()): d for p, d in dates.items()}
-
-
-@pytest.fixture
-def open_window(qtbot, tmp_path):  # type: ignore[no-untyped-def]
-    """``open_window(db_path, encoder)`` -> a started MainWindow; closed and checked after."""
-    windows: list[MainWindow] = []
-
-    def make(db_path: Path, encoder: object) -> MainWindow:
-        settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-        ctx = AppContext(
-            Library(db_path),
-            settings,
-            encoder_factory=lambda _name: encoder,
-            semantic_factory=None,
-            thumbnail_cache=ThumbnailCache(tmp_path / "thumbnails"),
-        )
-        window = MainWindow(ctx)
-        windows.append(window)
-        window.show()
-        qtbot.waitExposed(window)
-        window.start()
-        return window
-
-    yield make
-    for window in windows:
-        window.close()
-        assert not window.ctx.indexing.running
-    assert not [t for t in threading.enumerate() if t.name.startswith("photosearch-indexer")]
 
 
 @pytest.fixture

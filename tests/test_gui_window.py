@@ -14,8 +14,6 @@ from pathlib import Path
 import pytest
 from helpers import SAMPLE, TinyEncoder, copy_sample
 
-from photosearch.core.store import Library
-from photosearch.gui.context import AppContext
 from photosearch.gui.main_window import MainWindow
 from photosearch.gui.qt import (
     QApplication,
@@ -25,12 +23,9 @@ from photosearch.gui.qt import (
     QMimeData,
     QPoint,
     QPointF,
-    QSettings,
     Qt,
     QUrl,
 )
-from photosearch.gui.settings import Settings
-from photosearch.gui.thumbnails import ThumbnailCache
 
 pytestmark = [
     pytest.mark.qt_log_level_fail("WARNING"),
@@ -55,37 +50,6 @@ class GatedEncoder(TinyEncoder):
         if self.batches > 1:
             self.gate.wait(30)
         return super().encode_arrays(batch)
-
-
-@pytest.fixture
-def open_window(qtbot, tmp_path):  # type: ignore[no-untyped-def]
-    """``open_window(db_path, encoder)`` -> a started MainWindow; closed and checked after."""
-    windows: list[MainWindow] = []
-
-    def make(db_path: Path, encoder: object) -> MainWindow:
-        settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-        ctx = AppContext(
-            Library(db_path),
-            settings,
-            encoder_factory=lambda _name: encoder,
-            semantic_factory=None,
-            thumbnail_cache=ThumbnailCache(tmp_path / "thumbnails"),
-        )
-        window = MainWindow(ctx)
-        windows.append(window)
-        window.show()
-        qtbot.waitExposed(window)
-        window.start()
-        return window
-
-    yield make
-    for window in windows:
-        gate = getattr(window.ctx.models._encoder, "gate", None)
-        if gate is not None:
-            gate.set()
-        window.close()
-        assert not window.ctx.indexing.running
-    assert not [t for t in threading.enumerate() if t.name.startswith("photosearch-indexer")]
 
 
 def rows(window: MainWindow) -> int:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import TinyEncoder, copy_sample
+from helpers import WATCH_FAST, TinyEncoder, copy_sample
 
 from photosearch.core.indexer import Indexer
 from photosearch.core.store import Library
@@ -96,14 +96,7 @@ def test_watching_leaves_every_photo_byte_identical(tmp_path, read_only_photos):
         service = watcher.WatchService(
             library,
             lambda: encoder,
-            debounce=0.1,
-            max_delay=1.0,
-            settle=0.25,
-            check_interval=0.3,
-            rescan_interval=0.5,
-            poll_interval=0.2,
-            batch_pause=0.0,
-            decode_workers=2,
+            **WATCH_FAST,
         )
         service.start()
         try:

@@ -17,23 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import SAMPLE, TinyEncoder, copy_sample
+from helpers import SAMPLE, WATCH_FAST, TinyEncoder, copy_sample
 
 from photosearch.core.db import DatabaseError
 from photosearch.core.search import Searcher
 from photosearch.core.store import Library
 from photosearch.core.watcher import Change, WatchService
 
-FAST = dict(
-    debounce=0.1,
-    max_delay=1.0,
-    settle=0.25,
-    check_interval=0.3,
-    rescan_interval=0.5,
-    poll_interval=0.2,
-    batch_pause=0.0,
-    decode_workers=2,
-)
+FAST = WATCH_FAST
 SAMPLES = sorted(SAMPLE.glob("*/*.jpg"))
 
 
