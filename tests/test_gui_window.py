@@ -153,6 +153,31 @@ def test_photos_copied_into_a_watched_folder_appear_without_a_rescan(open_window
     )
 
 
+def test_picking_a_folder_in_the_sidebar_shows_only_its_photos(open_window, tmp_path, qtbot):
+    copy_sample(tmp_path / "one", ["dog"], per_class=3)
+    copy_sample(tmp_path / "two", ["pizza"], per_class=4)
+    window = open_window(tmp_path / "lib.db", TinyEncoder())
+    window.add_folder(str(tmp_path / "one"))
+    window.add_folder(str(tmp_path / "two"))
+    qtbot.waitUntil(lambda: rows(window) == 7, timeout=TIMEOUT)
+    sidebar = window.sidebar
+    two = str((tmp_path / "two").resolve())
+    sidebar.list.setCurrentRow(sidebar.folder_paths().index(two))
+    qtbot.waitUntil(lambda: rows(window) == 4, timeout=TIMEOUT)
+    assert set(result_folders(window, 4)) == {"pizza"}
+    assert window.results.title.text() == "two"
+    # A query searches inside the folder too.
+    window.controller.set_query("", str(SAMPLE / "dog" / "image_0001.jpg"))
+    qtbot.waitUntil(lambda: window.results.title.text().startswith("Similar to"), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: set(result_folders(window, rows(window))) == {"pizza"}, timeout=TIMEOUT)
+    window.controller.set_query("", "")
+    # Esc in the folder list goes back to every folder.
+    sidebar.list.setFocus()
+    qtbot.keyClick(sidebar.list, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: rows(window) == 7, timeout=TIMEOUT)
+    assert window.results.title.text() == "All Photos"
+
+
 def test_dropping_a_folder_adds_it(open_window, tmp_path, qtbot):
     copy_sample(tmp_path / "photos", ["crab"], per_class=5)
     window = open_window(tmp_path / "lib.db", TinyEncoder())

@@ -25,14 +25,21 @@ class Result:
 
 @dataclass(frozen=True)
 class Filters:
-    """Restrict results by date (capture time, else file time) and camera name (substring)."""
+    """Restrict results by date (capture time, else file time), camera name (substring) and to a
+    set of photos (e.g. one folder's: :meth:`Library.photo_ids_in_folder`)."""
 
     after: float | None = None
     before: float | None = None
     camera: str | None = None
+    photo_ids: frozenset[int] | None = None
 
     def active(self) -> bool:
-        return self.after is not None or self.before is not None or bool(self.camera)
+        return (
+            self.after is not None
+            or self.before is not None
+            or bool(self.camera)
+            or self.photo_ids is not None
+        )
 
     def mask(self, snap: Snapshot) -> np.ndarray | None:
         if not self.active():
@@ -47,6 +54,9 @@ class Filters:
             keep &= np.fromiter(
                 (bool(c) and wanted in c.lower() for c in snap.cameras), bool, len(snap)
             )
+        if self.photo_ids is not None:
+            wanted_ids = np.fromiter(self.photo_ids, np.int64, len(self.photo_ids))
+            keep &= np.isin(snap.ids, wanted_ids)
         return keep
 
 

@@ -265,6 +265,14 @@ class Library:
                 found[row[0]] = photo_from_row(row)
         return found
 
+    def photo_ids_in_folder(self, path: str | os.PathLike[str]) -> frozenset[int]:
+        """Ids of the photos of one watched folder (any status)."""
+        folder = self.folder_by_path(os.fspath(path))
+        if folder is None:
+            return frozenset()
+        rows = self.reader().iter("SELECT id FROM photos WHERE folder_id = ?", (folder.id,))
+        return frozenset(int(r[0]) for r in rows)
+
     def photos_with_status(self, status: str, folder_id: int | None = None) -> list[Photo]:
         sql = f"SELECT {PHOTO_COLUMNS} FROM photos WHERE status = ?"
         params: list[Any] = [status]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from typing import Any
 
 from photosearch.core.search import Filters, Result
@@ -53,6 +54,7 @@ class SearchController(QObject):
         self.last_results: list[Result] = []  # as shown (sorted)
         self.filters: Filters | None = None
         self.filter_words = ""  # the filters in words, for the empty state
+        self.folder = ""  # a watched folder picked in the sidebar: show only its photos
         self.sort = "best"
         # What is shown, unsorted, to re-sort in place: (kind, results, dates, notes).
         self._shown: tuple[str, list[Result], dict[int, float], list[str]] | None = None
@@ -71,6 +73,22 @@ class SearchController(QObject):
         self.filter_words = words if self.filters else ""
         self.new_view.emit()
         self.run()
+
+    def set_folder(self, path: str) -> None:
+        """Show only the photos of one watched folder ("" = every folder)."""
+        if path == self.folder:
+            return
+        self.folder = path
+        self.new_view.emit()
+        self.run()
+
+    @property
+    def library_title(self) -> str:
+        return (
+            os.path.basename(self.folder.rstrip(os.sep)) or self.folder
+            if self.folder
+            else "All Photos"
+        )
 
     def set_sort(self, sort: str) -> None:
         """Order the grid by score ("best") or capture date ("newest", "oldest"); the results at
@@ -102,6 +120,7 @@ class SearchController(QObject):
         self._generation += 1
         generation = self._generation
         ctx, text, image, filters = self.ctx, self.text, self.image, self.filters
+        folder = self.folder
         self._running = True
         self._dirty = False
         ctx.search_runner.cancel_queued()
@@ -115,7 +134,8 @@ class SearchController(QObject):
 
             def job() -> Any:
                 folders = ctx.library.folders()
-                results = search_service.library_photos(ctx.searcher, None, filters)
+                scope = _in_folder(ctx, filters, folder)
+                results = search_service.library_photos(ctx.searcher, None, scope)
                 counts = ctx.library.status_counts() if not results else {}
                 return folders, results, counts
 
@@ -125,7 +145,11 @@ class SearchController(QObject):
 
             def job() -> Any:
                 outcome = search_service.run_query(
-                    ctx.searcher, text, image or None, filters=filters, word_vectors=word_vectors
+                    ctx.searcher,
+                    text,
+                    image or None,
+                    filters=_in_folder(ctx, filters, folder),
+                    word_vectors=word_vectors,
                 )
                 ids = [r.photo_id for r in outcome.results]
                 return outcome, search_service.photo_dates(ctx.library, ids)
@@ -167,7 +191,7 @@ class SearchController(QObject):
         n = len(shown)
         if kind == "library":
             order = "oldest first" if self.sort == "oldest" else "newest first"
-            title = "All Photos"
+            title = self.library_title
         else:
             order, title = ORDER_WORDS.get(self.sort, ORDER_WORDS["best"]), self._title()
         detail = f"{n:,} photo{'s' if n != 1 else ''} · {order}"
@@ -198,7 +222,7 @@ class SearchController(QObject):
             self.empty.emit(NO_FOLDERS, "", "")
             return
         if not results and self.filters is not None:
-            self._filtered_empty("All Photos", query=False)
+            self._filtered_empty(self.library_title, query=False)
             return
         if not results:
             if counts.get("pending", 0) or self.ctx.indexing.running:
@@ -215,7 +239,7 @@ class SearchController(QObject):
                     "with the optional plug-in). Add another folder, or copy photos into one.",
                     "Add a Folder…",
                 )
-            self.empty.emit(state, "All Photos", "")
+            self.empty.emit(state, self.library_title, "")
             return
         self._shown = ("library", results, {}, [])
         self._present()
@@ -269,3 +293,10 @@ class SearchController(QObject):
             return
         log.error("search failed", exc_info=exc)
         self.empty.emit(Empty("error", "The search failed", str(exc)), self._title(), "")
+
+
+def _in_folder(ctx: Any, filters: Filters | None, folder: str) -> Filters | None:
+    """``filters`` restricted to one folder's photos (runs on a worker: it reads the library)."""
+    if not folder:
+        return filters
+    return replace(filters or Filters(), photo_ids=ctx.library.photo_ids_in_folder(folder))

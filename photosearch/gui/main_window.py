@@ -132,6 +132,7 @@ class MainWindow(QMainWindow):
         self.sidebar.add_requested.connect(self.choose_folder)
         self.sidebar.remove_requested.connect(self.confirm_remove_folder)
         self.sidebar.show_requested.connect(actions.show_in_folder)
+        self.sidebar.folder_selected.connect(self.controller.set_folder)
         self.sidebar.reindex_requested.connect(ctx.indexing.start)
 
         ctx.monitor.changed.connect(self._library_changed)

@@ -12,6 +12,7 @@ from photosearch.gui.qt import (
     QListWidget,
     QListWidgetItem,
     QMenu,
+    QMouseEvent,
     QPoint,
     QPushButton,
     QSize,
@@ -102,7 +103,20 @@ class FolderList(QListWidget):
         if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self.currentItem():
             self.delete_pressed.emit()
             return
+        if event.key() == Qt.Key.Key_Escape and self.currentItem():
+            self.setCurrentRow(-1)  # back to every folder
+            return
         super().keyPressEvent(event)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        """A click on the selected folder, or on empty space, goes back to every folder."""
+        item = self.itemAt(event.position().toPoint())
+        if event.button() == Qt.MouseButton.LeftButton and (
+            item is None or item is self.currentItem()
+        ):
+            self.setCurrentRow(-1)
+            return
+        super().mousePressEvent(event)
 
 
 class Sidebar(QWidget):
@@ -110,6 +124,7 @@ class Sidebar(QWidget):
     remove_requested = Signal(str)  # folder path
     show_requested = Signal(str)
     reindex_requested = Signal()
+    folder_selected = Signal(str)  # a folder to show on its own; "" = every folder
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -131,6 +146,9 @@ class Sidebar(QWidget):
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.delete_pressed.connect(self._remove_current)
+        self.list.currentItemChanged.connect(
+            lambda *_: self.folder_selected.emit(self.current_path())
+        )
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.hint = QLabel(
             "No folders yet.\nAdd one, or drop a folder on the window.", objectName="folderDetail"
@@ -154,6 +172,7 @@ class Sidebar(QWidget):
         paths = [f.path for f in folders]
         if paths != list(self._rows):
             current = self.current_path()
+            self.list.blockSignals(True)  # a rebuild is not the user picking a folder
             self.list.clear()
             self._rows.clear()
             for info in folders:
@@ -166,6 +185,9 @@ class Sidebar(QWidget):
                 self._rows[info.path] = row
                 if info.path == current:
                     self.list.setCurrentItem(item)
+            self.list.blockSignals(False)
+            if self.current_path() != current:  # the picked folder was removed
+                self.folder_selected.emit(self.current_path())
         else:
             for index, info in enumerate(folders):
                 row = self._rows[info.path]
