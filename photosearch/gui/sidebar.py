@@ -97,26 +97,43 @@ class FolderRow(QWidget):
 
 
 class FolderList(QListWidget):
+    """The folders. A click picks one to show on its own; a click on it again, on empty space,
+    or Esc shows every folder. Only the user's clicks pick: keyboard focus moving into the list
+    (which makes Qt select a first row) changes nothing."""
+
     delete_pressed = Signal()
+    picked = Signal(str)  # "" = every folder
+    picked_path = ""
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self.currentItem():
             self.delete_pressed.emit()
             return
-        if event.key() == Qt.Key.Key_Escape and self.currentItem():
-            self.setCurrentRow(-1)  # back to every folder
+        if event.key() == Qt.Key.Key_Escape:
+            self.pick(None)
+            return
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentItem():
+            self.pick(self.currentItem())
             return
         super().keyPressEvent(event)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        """A click on the selected folder, or on empty space, goes back to every folder."""
-        item = self.itemAt(event.position().toPoint())
-        if event.button() == Qt.MouseButton.LeftButton and (
-            item is None or item is self.currentItem()
-        ):
-            self.setCurrentRow(-1)
+        if event.button() != Qt.MouseButton.LeftButton:
+            super().mousePressEvent(event)
             return
-        super().mousePressEvent(event)
+        item = self.itemAt(event.position().toPoint())
+        same = item is not None and item.data(PATH_ROLE) == self.picked_path
+        self.pick(None if item is None or same else item)
+
+    def pick(self, item: QListWidgetItem | None) -> None:
+        if item is None:
+            self.setCurrentRow(-1)
+        else:
+            self.setCurrentItem(item)
+        path = str(item.data(PATH_ROLE)) if item is not None else ""
+        if path != self.picked_path:
+            self.picked_path = path
+            self.picked.emit(path)
 
 
 class Sidebar(QWidget):
@@ -146,9 +163,7 @@ class Sidebar(QWidget):
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.delete_pressed.connect(self._remove_current)
-        self.list.currentItemChanged.connect(
-            lambda *_: self.folder_selected.emit(self.current_path())
-        )
+        self.list.picked.connect(self.folder_selected)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.hint = QLabel(
             "No folders yet.\nAdd one, or drop a folder on the window.", objectName="folderDetail"
@@ -186,8 +201,8 @@ class Sidebar(QWidget):
                 if info.path == current:
                     self.list.setCurrentItem(item)
             self.list.blockSignals(False)
-            if self.current_path() != current:  # the picked folder was removed
-                self.folder_selected.emit(self.current_path())
+            if self.list.picked_path and self.list.picked_path not in self._rows:
+                self.list.pick(None)  # the picked folder was removed
         else:
             for index, info in enumerate(folders):
                 row = self._rows[info.path]
