@@ -125,12 +125,12 @@ class Embedded:
 
 
 def top_classes(probs: np.ndarray, k: int = TOP_K_CLASSES) -> tuple[np.ndarray, np.ndarray]:
-    """(n, 1000) probabilities -> (n, k) class ids (uint16) and probabilities, best first."""
+    """(n, 1000) probabilities -> (n, k) class ids (uint16) and probabilities, best first (ties
+    by class index, so the result is reproducible)."""
+    probs = np.asarray(probs, np.float32)
     k = min(k, probs.shape[1])
-    part = np.argpartition(-probs, k - 1, axis=1)[:, :k]
-    order = np.argsort(-np.take_along_axis(probs, part, axis=1), axis=1)
-    ids = np.take_along_axis(part, order, axis=1)
-    return ids.astype(np.uint16), np.take_along_axis(probs, ids, axis=1).astype(np.float32)
+    ids = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+    return ids.astype(np.uint16), np.take_along_axis(probs, ids, axis=1)
 
 
 def _configure(db: Database) -> None:

@@ -122,10 +122,10 @@ def build_embedder(
 def top_k(probs: np.ndarray, k: int = TOP_K) -> tuple[np.ndarray, np.ndarray]:
     """(n, 1000) probabilities -> the (n, k) int16 ids and float32 probabilities of the top k,
     best first (ties by class index), as the store keeps them."""
-    probs = np.asarray(probs, np.float32)
-    k = min(k, probs.shape[1])
-    ids = np.argsort(-probs, axis=1, kind="stable")[:, :k]
-    return ids.astype(np.int16), np.take_along_axis(probs, ids, axis=1)
+    from photosearch.core.store import top_classes
+
+    ids, top = top_classes(probs, k)
+    return ids.astype(np.int16), top
 
 
 def _config_digest(model: SemanticModel) -> str:
