@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import SAMPLE
-from PIL import Image, ImageEnhance, ImageOps
+from helpers import SAMPLE, VARIANTS, make_variant
+from PIL import Image, ImageOps
 
 from photosearch.cli import main
 from photosearch.core.duplicates import (
@@ -35,23 +35,6 @@ from photosearch.core.store import Library
 MIN_SIDE = 600
 # Per class: the first photo (edited and copied) and the next two (distinct, same class).
 CLASSES = ["dog", "pizza", "sunflower", "airplane", "face", "chair"]
-VARIANTS = ("resize50", "jpeg30", "crop10", "bright+20", "bright-20", "flip")
-
-
-def make_variant(image: Image.Image, kind: str) -> tuple[Image.Image, int]:
-    w, h = image.size
-    if kind == "resize50":
-        return image.resize((w // 2, h // 2), Image.Resampling.LANCZOS), 90
-    if kind == "jpeg30":
-        return image, 30
-    if kind == "crop10":
-        return image.crop((w // 10, h // 10, w, h)), 90
-    if kind == "bright+20":
-        return ImageEnhance.Brightness(image).enhance(1.2), 90
-    if kind == "bright-20":
-        return ImageEnhance.Brightness(image).enhance(0.8), 90
-    assert kind == "flip"
-    return ImageOps.mirror(image), 90
 
 
 # --- the pair search on plain matrices -------------------------------------------------------
