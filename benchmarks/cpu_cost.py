@@ -1,0 +1,53 @@
+"""CPU time per photo of the two halves of indexing, each on one thread: reading + hashing +
+draft-decoding a 12-MP JPEG, and the model's inference. On a machine where both share the same
+cores, end-to-end throughput can reach at most inference / (inference + decode) of the
+encoder-only throughput (docs/benchmarks.md, "Indexing").
+
+    .venv/bin/python benchmarks/cpu_cost.py [--photos 12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from indexing import make_photos
+
+from photosearch.core.encoder import load_encoder
+from photosearch.core.indexer import read_and_decode
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--photos", type=int, default=12)
+    args = parser.parse_args()
+    encoder = load_encoder()
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory(prefix="photosearch-cpu-") as tmp:
+        paths = make_photos(Path(tmp), args.photos)
+        encoder.encode_arrays(read_and_decode(0, str(paths[0]), encoder.preprocess).array[None])
+        decode = []
+        arrays = []
+        for i, path in enumerate(paths):
+            start = time.process_time()
+            decoded = read_and_decode(i, str(path), encoder.preprocess)
+            decode.append(time.process_time() - start)
+            arrays.append(decoded.array)
+    batch = np.stack((arrays * (32 // len(arrays) + 1))[:32])
+    start = time.process_time()
+    encoder.encode_arrays(batch)
+    inference = (time.process_time() - start) / len(batch)
+    d = float(np.mean(decode)) * 1000
+    print(f"decode (read, hash, draft decode, resize): {d:.1f} ms CPU per photo")
+    print(f"inference (batch 32, one thread):          {inference * 1000:.1f} ms CPU per photo")
+    print(
+        f"end-to-end / encoder-only bound when they share the cores: {inference * 1000 / (inference * 1000 + d):.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
