@@ -90,7 +90,7 @@ def make_variants(encoder: ImageEncoder, want_compile: bool, want_jit: bool) -> 
 
     variants: dict[str, Forward] = {
         "naive NCHW fp32 (baseline)": naive,
-        "app encode_arrays (BN folded)": app,
+        "app encode_arrays, torch (BN folded)": app,
         "channels_last fp32 (BN not folded)": channels_last,
         "bf16 autocast": bf16,
     }
@@ -102,6 +102,7 @@ def make_variants(encoder: ImageEncoder, want_compile: bool, want_jit: bool) -> 
             return f, fc(f)
 
     variants["channels_last + BN folded"] = bn_folded
+    variants.update(openvino_variants(encoder))
     if not want_jit:
         return variants
     example = prep(sample_batch(encoder, 32))
@@ -135,6 +136,46 @@ def make_variants(encoder: ImageEncoder, want_compile: bool, want_jit: bool) -> 
         print(f"   torch.compile warm-up: {time.perf_counter() - t:.1f} s")
         variants["torch.compile fp32"] = comp
     return variants
+
+
+def openvino_variants(encoder: ImageEncoder) -> dict[str, Forward]:
+    """The app's OpenVINO path (float32) and, for reference, OpenVINO at the CPU plugin's
+    default precision (bf16 on CPUs with AMX / AVX512-BF16)."""
+    from photosearch.core.encoder import BackendUnavailableError
+    from photosearch.core.models.openvino_body import OpenVinoBody
+
+    try:
+        ov_encoder = load_encoder(encoder.name, backend="openvino")
+    except BackendUnavailableError as exc:
+        print(f"   OpenVINO not measured: {exc}")
+        return {}
+    import openvino as ov
+
+    fc, mean, std = encoder._classifier, encoder._mean, encoder._std
+    example = torch.zeros(2, 3, encoder.preprocess.size, encoder.preprocess.size)
+    with torch.no_grad():
+        model = ov.convert_model(encoder._network, example_input=example)
+    model.reshape([-1, 3, encoder.preprocess.size, encoder.preprocess.size])
+    compiled = ov.Core().compile_model(
+        model, "CPU", {"INFERENCE_NUM_THREADS": torch.get_num_threads()}
+    )
+    precision = compiled.get_property("INFERENCE_PRECISION_HINT")
+    default_body = OpenVinoBody(compiled)
+
+    def app_openvino(batch: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        e = ov_encoder.encode_arrays(batch)
+        return torch.from_numpy(e.features), torch.from_numpy(e.probs)
+
+    def default_precision(batch: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        x = torch.from_numpy(batch).permute(0, 3, 1, 2).float()
+        f = default_body(((x - mean) / std).contiguous())
+        with torch.inference_mode():
+            return f, fc(f)
+
+    return {
+        "app encode_arrays, OpenVINO fp32": app_openvino,
+        f"OpenVINO default precision ({precision})": default_precision,
+    }
 
 
 def fuse_bn(net: torch.nn.Module) -> torch.nn.Module:
@@ -213,7 +254,7 @@ def main() -> None:
     args = ap.parse_args()
 
     default_threads = torch.get_num_threads()
-    encoder = load_encoder()
+    encoder = load_encoder(backend="torch")
     app_threads = torch.get_num_threads()
     _common.header(f"encoder: {encoder.name}, batch {args.batch}")
     print(f"   torch default threads {default_threads}, app configure_threads() -> {app_threads}")
@@ -246,7 +287,7 @@ def main() -> None:
 
     for threads in args.threads or []:
         torch.set_num_threads(threads)
-        app, b = variants["app encode_arrays (BN folded)"], []
+        app, b = variants["app encode_arrays, torch (BN folded)"], []
         a = []
         app(batch)
         for _ in range(args.repeat):

@@ -27,7 +27,7 @@ if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.complete" ]; then
   "$PY" -m venv "$venv"
   "$venv/bin/python" -m pip install -q --upgrade pip >&2
   # On machines with a local wheel cache of torch, pip picks it; elsewhere it comes from PyPI.
-  "$venv/bin/python" -m pip install -q -e ".[test]" >&2
+  "$venv/bin/python" -m pip install -q -e ".[openvino,test]" >&2
   touch "$venv/.complete"
 else
   # Same dependencies: only (re)link this checkout into the environment.

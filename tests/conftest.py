@@ -12,6 +12,19 @@ sys.path.insert(0, str(Path(__file__).parent))
 from helpers import SAMPLE, TinyEncoder  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _shared_model_cache(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One converted-model cache for the run (not the developer's): tests and the CLI
+    subprocesses they start convert the model for OpenVINO once, not once per test."""
+    previous = os.environ.get("PHOTOSEARCH_MODEL_CACHE")
+    os.environ["PHOTOSEARCH_MODEL_CACHE"] = str(tmp_path_factory.mktemp("model-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("PHOTOSEARCH_MODEL_CACHE", None)
+    else:
+        os.environ["PHOTOSEARCH_MODEL_CACHE"] = previous
+
+
 @pytest.fixture(autouse=True)
 def _isolated_dirs(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch

@@ -43,6 +43,14 @@ class ModelNotFoundError(Exception):
     """The weights of the requested model are not on this machine. The message says where to put them."""
 
 
+class BackendUnavailableError(ModelNotFoundError):
+    """The inference backend asked for by name (``PHOTOSEARCH_BACKEND``) cannot run here."""
+
+
+# "auto": OpenVINO on the CPU when it is installed and converts the model correctly, else torch.
+BACKENDS = ("auto", "torch", "openvino")
+
+
 # Search vectors are the pooled features projected onto the top singular directions of the
 # (centred) classifier weights: the subspace the network itself uses to tell the 1000 classes
 # apart. Data-independent, and on the dev photos 256 dims *beat* the full 1280 (P@10 0.947 vs
@@ -78,9 +86,14 @@ class Preprocess:
             width, height = image.size
             scale = side / min(width, height)
             new_w, new_h = max(side, round(width * scale)), max(side, round(height * scale))
-            image = image.resize((new_w, new_h), Image.Resampling.BILINEAR, reducing_gap=3.0)
             left, top = (new_w - self.size) // 2, (new_h - self.size) // 2
-            image = image.crop((left, top, left + self.size, top + self.size))
+            # Resize only the source region of the centre crop: the same pixels as resizing the
+            # whole image then cropping (±1 level of rounding), in two thirds of the time.
+            sx, sy = width / new_w, height / new_h
+            box = (left * sx, top * sy, (left + self.size) * sx, (top + self.size) * sy)
+            image = image.resize(
+                (self.size, self.size), Image.Resampling.BILINEAR, box=box, reducing_gap=3.0
+            )
         else:
             image = image.resize(
                 (self.size, self.size), Image.Resampling.BILINEAR, reducing_gap=3.0
@@ -100,6 +113,7 @@ class ImageEncoder:
         preprocess: Preprocess,
         weights_digest: str,
         device: str | None = None,
+        backend: str | None = None,
     ) -> None:
         self.name = name
         self.preprocess = preprocess
@@ -115,6 +129,38 @@ class ImageEncoder:
             f"{name}-{weights_digest}-{preprocess.crop}{preprocess.size}-svd{self.vector_dim}"
         )
         self._lock = threading.Lock()
+        self._body: Any = self._network
+        self.backend = "torch"
+        self._use_backend(resolve_backend(backend))
+
+    def _use_backend(self, backend: str) -> None:
+        """Swap the torch body for OpenVINO's when asked (explicitly, or by "auto" on a CPU)."""
+        if backend == "torch" or (backend == "auto" and self.device.type != "cpu"):
+            return
+        from photosearch.core.models.openvino_body import OpenVinoUnavailable, load_openvino_body
+
+        try:
+            if self.device.type != "cpu":
+                raise OpenVinoUnavailable(f"it runs on the CPU, and the device is {self.device}")
+            self._body = load_openvino_body(
+                self._network,
+                self.preprocess.size,
+                self.model_id,
+                model_cache_dir(),
+                torch.get_num_threads(),
+            )
+            self.backend = "openvino"
+        except OpenVinoUnavailable as exc:
+            if backend == "openvino":
+                raise BackendUnavailableError(f"cannot use the OpenVINO backend: {exc}") from exc
+            log.info("image model runs on torch (OpenVINO not used: %s)", exc)
+        else:
+            log.info("image model runs on OpenVINO (CPU, float32)")
+
+    @property
+    def _input_format(self) -> torch.memory_format:
+        # torch's convolutions are fastest on channels_last; OpenVINO takes plain NCHW arrays.
+        return torch.channels_last if self.backend == "torch" else torch.contiguous_format
 
     @property
     def classifier_weight(self) -> np.ndarray:
@@ -140,8 +186,8 @@ class ImageEncoder:
             x = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device, non_blocking=True)
             # NHWC uint8 viewed as NCHW in channels_last layout: no copy of the pixels.
             x = x.permute(0, 3, 1, 2).float()
-            x = ((x - self._mean) / self._std).contiguous(memory_format=torch.channels_last)
-            features = self._network(x)
+            x = ((x - self._mean) / self._std).contiguous(memory_format=self._input_format)
+            features = self._body(x).to(self.device)
             logits = self._classifier(features)
             probs = torch.softmax(logits.float(), dim=1)
             features = torch.nn.functional.normalize(features.float(), dim=1)
@@ -172,6 +218,26 @@ def _search_basis(weight: torch.Tensor, dim: int) -> torch.Tensor:
     # Fix each direction's sign so the basis (and stored vectors) are reproducible.
     signs = torch.sign(basis[basis.abs().argmax(dim=0), torch.arange(basis.shape[1])])
     return (basis * signs).float().to(weight.device)
+
+
+def resolve_backend(requested: str | None = None) -> str:
+    """The backend named by the caller, else by ``PHOTOSEARCH_BACKEND``, else "auto"."""
+    backend = (requested or os.environ.get("PHOTOSEARCH_BACKEND") or "auto").strip().lower()
+    if backend not in BACKENDS:
+        raise BackendUnavailableError(
+            f"unknown inference backend {backend!r}; choose one of {', '.join(BACKENDS)}"
+        )
+    return backend
+
+
+def model_cache_dir() -> Path:
+    """Where converted models are cached (``PHOTOSEARCH_MODEL_CACHE``, else the app's cache)."""
+    env = os.environ.get("PHOTOSEARCH_MODEL_CACHE")
+    if env:
+        return Path(env).expanduser()
+    from photosearch.core.store import default_cache_dir
+
+    return default_cache_dir() / "models"
 
 
 def pick_device() -> str:
@@ -229,14 +295,19 @@ def load_encoder(
     weights: str | os.PathLike[str] | None = None,
     device: str | None = None,
     crop: str = DEFAULT_CROP,
+    backend: str | None = None,
 ) -> ImageEncoder:
-    """Build the named model with local weights. Raises :class:`ModelNotFoundError` if absent."""
+    """Build the named model with local weights. Raises :class:`ModelNotFoundError` if absent.
+
+    ``backend`` (else ``PHOTOSEARCH_BACKEND``, else "auto") picks what runs the network; all
+    give the same vectors, so a library indexed with one is searched with any other.
+    """
     if crop not in CROP_POLICIES:
         raise ValueError(f"crop must be one of {CROP_POLICIES}, not {crop!r}")
     configure_threads()
     if name.startswith("efficientnet_lite"):
-        return _load_lite(name, weights, device, crop)
-    return _load_torchvision(name, weights, device, crop)
+        return _load_lite(name, weights, device, crop, backend)
+    return _load_torchvision(name, weights, device, crop, backend)
 
 
 def _lite_weights_path(name: str) -> Path | None:
@@ -279,7 +350,11 @@ def _digest(path: Path) -> str:
 
 
 def _load_lite(
-    name: str, weights: str | os.PathLike[str] | None, device: str | None, crop: str
+    name: str,
+    weights: str | os.PathLike[str] | None,
+    device: str | None,
+    crop: str,
+    backend: str | None,
 ) -> ImageEncoder:
     from photosearch.core.models.efficientnet_lite import LITE_PARAMS, EfficientNetLite
 
@@ -301,7 +376,7 @@ def _load_lite(
     classifier = network._fc
     body = _FeatureBody(network)
     preprocess = Preprocess(network.resolution, crop, (127.0,) * 3, (128.0,) * 3)
-    return ImageEncoder(name, body, classifier, preprocess, _digest(path), device)
+    return ImageEncoder(name, body, classifier, preprocess, _digest(path), device, backend)
 
 
 # (conv, the BatchNorm right after it) attribute names in EfficientNet-Lite modules.
@@ -363,7 +438,11 @@ def _torchvision_weights_file(name: str) -> tuple[Path | None, Any]:
 
 
 def _load_torchvision(
-    name: str, weights: str | os.PathLike[str] | None, device: str | None, crop: str
+    name: str,
+    weights: str | os.PathLike[str] | None,
+    device: str | None,
+    crop: str,
+    backend: str | None,
 ) -> ImageEncoder:
     from torchvision import models
 
@@ -389,7 +468,7 @@ def _load_torchvision(
         tuple(255.0 * m for m in IMAGENET_MEAN),  # type: ignore[arg-type]
         tuple(255.0 * s for s in IMAGENET_STD),  # type: ignore[arg-type]
     )
-    return ImageEncoder(name, network, classifier, preprocess, _digest(path), device)
+    return ImageEncoder(name, network, classifier, preprocess, _digest(path), device, backend)
 
 
 def _split_classifier(network: Any) -> Any:
