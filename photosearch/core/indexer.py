@@ -208,7 +208,9 @@ def _trim_sliver(image: Any, preprocess: Any) -> Any:
 
 
 def default_decode_workers() -> int:
-    return max(1, min(8, (os.cpu_count() or 2)))
+    """One per core. With fast inference (OpenVINO, a GPU) decoding is the bottleneck and needs
+    every core; with slow inference the workers just wait on the bounded look-ahead."""
+    return max(1, min(32, (os.cpu_count() or 2)))
 
 
 class Indexer:
