@@ -31,6 +31,12 @@ sys.path.insert(0, str(ROOT))
 from photosearch.core.text.stopwords import STOP_WORDS  # noqa: E402
 
 GLOSS_WORDS = 12  # content words kept from each gloss
+
+# ImageNet classes whose photos show another sense of the word than their WordNet id: the class
+# is also placed under that sense. n04612504 "yawl" is WordNet's "ship's small boat rowed by
+# oars", but ImageNet's yawl photos are two-masted sailing yachts (sense n04612373, a sailing
+# vessel): without this, "sail" misses them and "boat -sail" ranks them first.
+EXTRA_SENSES = {4612504: [4612373]}
 WORD_RE = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
 
 
@@ -168,7 +174,7 @@ def build(wordnet: Path, imagenet_tsv: Path) -> dict:
     # Reflexive ancestors of each ImageNet class.
     descendants: dict[int, set[int]] = {}
     for class_index, offset in enumerate(classes):
-        stack, seen = [offset], set()
+        stack, seen = [offset, *EXTRA_SENSES.get(offset, [])], set()
         while stack:
             node = stack.pop()
             if node in seen:

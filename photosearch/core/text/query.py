@@ -192,13 +192,22 @@ def compile_query(query: Query | str, model: SemanticModel | None = None) -> Com
         total = sum(w for _, w in known)
         term_vector = np.zeros(model.dim, np.float32)
         for concept, w in known:
-            weights += (term.weight * w / total) * concept.class_weights
+            weights += (term.weight * w / total) * _class_weights(concept, term.weight)
             if concept.vector is not None:
                 term_vector += (w / total) * concept.vector
         if term_vector.any():
             vector += term.weight * normalize(term_vector)
         resolved.append((term, known))
     return CompiledQuery(query, weights, vector, resolved, unknown, model.config.cosine_weight)
+
+
+def _class_weights(concept: Concept, term_weight: float) -> np.ndarray:
+    """A negative term excludes what it names, at full strength: "-sail" names sailing vessels
+    only as wholes with a sail (part weight 0.5), yet must push them away as hard as "-dog"
+    pushes dogs. So a negative term's class weights are scaled to a maximum of 1."""
+    weights = concept.class_weights
+    top = float(weights.max()) if len(weights) else 0.0
+    return weights / top if term_weight < 0 and 0 < top < 1 else weights
 
 
 SPARSE_CLASSES = 300  # below this many weighted classes, score through the inverted index
