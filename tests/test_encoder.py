@@ -157,4 +157,3 @@ def test_torchvision_model_loads_from_a_local_weights_file(tmp_path):
     assert np.allclose(np.linalg.norm(enc.vectors, axis=1), 1, atol=1e-5)
     with pytest.raises(ModelNotFoundError, match="does not match"):
         load_encoder("resnet50", weights=path)  # wrong architecture for the file
-

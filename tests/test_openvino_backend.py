@@ -112,3 +112,24 @@ def test_a_conversion_that_disagrees_with_torch_is_refused(tmp_path):
     _check_against_torch(body, _Flatten(_tiny_network(0)), 32)  # the same weights pass
     with pytest.raises(OpenVinoUnavailable, match="differ from torch"):
         _check_against_torch(body, _Flatten(_tiny_network(1)), 32)
+
+
+def test_index_command_reports_what_ran_the_model(tmp_path, capsys, monkeypatch):
+    import json
+
+    from helpers import copy_sample
+
+    from photosearch.cli import main
+
+    photos = tmp_path / "photos"
+    copy_sample(photos, ["pizza"], per_class=3)
+    db = str(tmp_path / "lib.db")
+    assert main(["index", str(photos), "--db", db, "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)["inference"]
+    assert info["backend"] == "openvino" and info["device"] == "cpu"
+    assert info["model"].startswith("efficientnet_lite0-")
+    monkeypatch.setenv("PHOTOSEARCH_BACKEND", "torch")
+    copy_sample(photos, ["dog"], per_class=2)
+    assert main(["index", "--db", db]) == 0
+    line = capsys.readouterr().out
+    assert "embedded 2 in" in line and "photos/s, torch)" in line

@@ -66,17 +66,30 @@ def run(args: argparse.Namespace) -> int:
         bar = ProgressBar(True if args.progress else None)
         summary = indexer.run(on_progress=bar.update)
     data = summary.as_dict()
+    data["inference"] = inference_info(encoder)
     if args.json:
         print_json(data)
     else:
+        rate = ""
+        if summary.embedded and summary.seconds > 0:
+            rate = f" ({summary.embedded / summary.seconds:.1f} photos/s, {encoder.backend})"
         print(
             f"added {summary.added}, updated {summary.updated}, moved {summary.moved}, "
             f"missing {summary.missing}, offline {summary.offline}, errors {summary.errors}, "
-            f"embedded {summary.embedded} in {format_duration(summary.seconds)}",
+            f"embedded {summary.embedded} in {format_duration(summary.seconds)}{rate}",
         )
         for path, message in summary.problems[:20]:
             print(f"  skipped {path}: {message}", file=sys.stderr)
     return 0
+
+
+def inference_info(encoder: Any) -> dict[str, str]:
+    """What ran the image model: for bug reports and for comparing machines."""
+    return {
+        "model": encoder.model_id,
+        "backend": str(getattr(encoder, "backend", "torch")),
+        "device": str(getattr(encoder, "device", "cpu")),
+    }
 
 
 def semantic_embedder_from(args: argparse.Namespace, library: Any) -> Any:
