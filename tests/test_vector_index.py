@@ -125,6 +125,45 @@ def test_incremental_refresh_equals_a_fresh_build(tmp_path):
         assert index.refresh() is False  # nothing changed since
 
 
+@pytest.mark.parametrize("slack", [4096, 0])
+def test_photos_added_while_indexing_are_appended_without_copying(tmp_path, monkeypatch, slack):
+    import photosearch.core.vector_index as vector_index
+
+    monkeypatch.setattr(vector_index, "APPEND_SLACK", slack)
+    with new_library(tmp_path / "lib.db") as library:
+        embed(library, range(1, 101))
+        index = VectorIndex(library, cache_dir=False)
+        first = index.snapshot()
+        embed(library, range(101, 133))  # one indexing batch
+        second = index.snapshot()
+        kept = {name: getattr(second, name).copy() for name in ("ids", "visual", "semantic")}
+        copies, previous = 0, second
+        for start in range(133, 1000, 32):  # 28 more batches
+            embed(library, range(start, min(start + 32, 1000)))
+            snap = index.snapshot()
+            copies += not np.shares_memory(snap.visual, previous.visual)
+            previous = snap
+        # The matrices are copied only when they outgrow their spare rows (growing by a quarter
+        # each time): never with the default slack, and without it a handful of times in 28
+        # batches (copying on every batch would be 28).
+        if slack:
+            assert copies == 0
+        else:
+            assert 1 <= copies <= 9
+        # Snapshots handed out earlier are unchanged, and the last equals a fresh build.
+        assert len(first) == 100 and len(second) == 132
+        for name, array in kept.items():
+            assert np.array_equal(getattr(second, name), array)
+        assert by_id(second) == {k: v for k, v in fresh(library).items() if k <= 132}
+        assert by_id(index.snapshot()) == fresh(library)
+        # A change that is not an append (a photo re-embedded) still gives the right rows.
+        embed(library, [5], version=2)
+        set_status(library, [6], "missing")
+        assert by_id(index.snapshot()) == fresh(library)
+        embed(library, range(1000, 1040))
+        assert by_id(index.snapshot()) == fresh(library)
+
+
 def test_removed_folder_photos_disappear(tmp_path):
     with new_library(tmp_path / "lib.db") as library:
         embed(library, range(1, 21), folder=1)
@@ -134,6 +173,19 @@ def test_removed_folder_photos_disappear(tmp_path):
         assert library.remove_folder("/b")
         snap = index.snapshot()
         assert sorted(snap.ids.tolist()) == list(range(1, 21))
+        assert by_id(snap) == fresh(library)
+
+
+def test_a_photo_renamed_over_another_replaces_it(tmp_path):
+    from photosearch.core.watcher import apply_moves
+
+    with new_library(tmp_path / "lib.db") as library:
+        embed(library, range(1, 21))
+        index = VectorIndex(library, cache_dir=False)
+        assert len(index.snapshot()) == 20
+        assert apply_moves(library, [("/a/1.jpg", "/a/2.jpg")]) == 1  # photo 2's row is deleted
+        snap = index.snapshot()
+        assert sorted(snap.ids.tolist()) == [1, *range(3, 21)]
         assert by_id(snap) == fresh(library)
 
 

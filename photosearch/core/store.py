@@ -234,7 +234,7 @@ class Library:
             delete_vectors(db, ids)
             db.execute("DELETE FROM photos WHERE folder_id = ?", (folder.id,))
             db.execute("DELETE FROM folders WHERE id = ?", (folder.id,))
-            bump_seq(db)
+            note_deleted_photos(db)
 
         self.write(remove)
         return True
@@ -353,6 +353,18 @@ def bump_seq(db: Database) -> int:
     """Advance the change counter; rows changed in this transaction get the new value."""
     seq = int(db.scalar("SELECT value FROM meta WHERE key = 'seq'", default="0")) + 1
     set_meta(db, "seq", str(seq))
+    return seq
+
+
+DELETED_SEQ_KEY = "deleted_seq"
+
+
+def note_deleted_photos(db: Database, seq: int | None = None) -> int:
+    """Record that photo rows were deleted outright: unlike changed rows they leave no row with
+    a new ``seq``, so readers that follow ``seq`` (the vector index) check this key instead of
+    counting the whole library after every change. ``seq``: this transaction's, if bumped."""
+    seq = bump_seq(db) if seq is None else seq
+    set_meta(db, DELETED_SEQ_KEY, str(seq))
     return seq
 
 

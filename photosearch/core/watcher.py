@@ -70,6 +70,7 @@ from photosearch.core.store import (
     Library,
     bump_seq,
     delete_vectors,
+    note_deleted_photos,
     path_from_db,
     path_to_db,
 )
@@ -307,6 +308,7 @@ def apply_moves(
                 if clash is not None:  # renamed over another photo: that one is gone
                     delete_vectors(db, [clash])
                     db.execute("DELETE FROM photos WHERE id = ?", (clash,))
+                    note_deleted_photos(db, seq)
                 db.execute(
                     "UPDATE photos SET path = ?, folder_id = ?, seq = ? WHERE id = ?",
                     (path_to_db(new), target.id, seq, photo_id),
