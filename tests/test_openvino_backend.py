@@ -133,3 +133,30 @@ def test_index_command_reports_what_ran_the_model(tmp_path, capsys, monkeypatch)
     assert main(["index", "--db", db]) == 0
     line = capsys.readouterr().out
     assert "embedded 2 in" in line and "photos/s, torch)" in line
+
+
+def test_a_platform_without_the_tuning_settings_still_gets_float32(caplog):
+    from photosearch.core.models.openvino_body import _compile
+
+    class CoreWithoutPinning:  # as OpenVINO on a platform that does not offer CPU pinning
+        def compile_model(self, model, device, config):  # type: ignore[no-untyped-def]
+            if "ENABLE_CPU_PINNING" in config:
+                raise RuntimeError("Unsupported property ENABLE_CPU_PINNING by CPU plugin")
+            return config
+
+    with caplog.at_level(logging.INFO, logger="photosearch"):
+        config = _compile(CoreWithoutPinning(), None, 3)
+    assert config == {"INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": 3}
+    assert "without the optional OpenVINO settings" in caplog.text
+    real = _compile(openvino.Core(), _tiny_openvino_model(), 1)
+    assert str(real.get_property("INFERENCE_PRECISION_HINT")) in {"f32", "<Type: 'float32'>"}
+
+
+def _tiny_openvino_model():  # type: ignore[no-untyped-def]
+    import warnings
+
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit.trace, used by OpenVINO
+        return openvino.convert_model(
+            _Flatten(_tiny_network(0)), example_input=torch.zeros(1, 3, 32, 32)
+        )

@@ -79,7 +79,10 @@ def load_openvino_body(
         fresh = model is None
         if model is None:
             model = _convert(ov, network, input_size)
-        compiled = core.compile_model(model, "CPU", _cpu_config(threads))
+        compiled = _compile(core, model, threads)
+        precision = str(compiled.get_property("INFERENCE_PRECISION_HINT"))
+        if "32" not in precision:  # a plugin that ignored the hint would change the vectors
+            raise OpenVinoUnavailable(f"it would run at {precision}, not float32")
         body = OpenVinoBody(compiled)
         if fresh:
             _check_against_torch(body, network, input_size)
@@ -91,16 +94,25 @@ def load_openvino_body(
     return body
 
 
-def _cpu_config(threads: int) -> dict[str, Any]:
-    return {
-        # float32 on purpose: the CPU plugin defaults to bf16 on AMX/AVX512-BF16 CPUs, which
-        # changes the top-5 classes of ~25% of photos (docs/benchmarks.md, "Encoder").
+def _compile(core: Any, model: Any, threads: int) -> Any:
+    """Compile for the CPU in float32. The tuning properties are optional: a platform that
+    rejects them (pinning is not offered everywhere) still gets the model, without them."""
+    required = {
+        # float32 on purpose: the CPU plugin defaults to bf16 on AMX/AVX512-BF16 CPUs (and
+        # fp16 on Arm), which changes the top-5 classes of ~25% of photos (docs/benchmarks.md).
         "INFERENCE_PRECISION_HINT": "f32",
         "INFERENCE_NUM_THREADS": max(1, threads),
+    }
+    tuning = {
         "PERFORMANCE_HINT": "LATENCY",
         # The decode workers share these cores: pinned inference threads would fight them.
         "ENABLE_CPU_PINNING": False,
     }
+    try:
+        return core.compile_model(model, "CPU", {**required, **tuning})
+    except Exception as exc:
+        log.info("compiling without the optional OpenVINO settings (%s)", exc)
+        return core.compile_model(model, "CPU", required)
 
 
 def _read_cached(core: Any, xml: Path) -> Any | None:
