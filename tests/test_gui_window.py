@@ -250,6 +250,15 @@ def test_the_library_shows_newest_first(open_window, sample_copy, real_encoder, 
     assert "360 photos" in window.results.detail.text()
 
 
+def test_about_says_what_runs_the_image_model(open_window, sample_copy, real_encoder, qtbot):
+    window = open_window(sample_copy, real_encoder)
+    qtbot.waitUntil(lambda: window.ctx.models.ready, timeout=TIMEOUT)
+    text = window.about_text()
+    runner = "OpenVINO on the CPU" if real_encoder.backend == "openvino" else "PyTorch on cpu"
+    assert f"Image model: efficientnet_lite0, {runner}" in text
+    assert str(sample_copy) in text
+
+
 def test_dropping_an_image_file_shows_its_similar_photos(
     open_window, sample_copy, real_encoder, tmp_path, qtbot
 ):

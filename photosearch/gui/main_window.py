@@ -387,13 +387,18 @@ class MainWindow(QMainWindow):
         dialog.show()
 
     def show_about(self) -> None:
+        QMessageBox.about(self, "About photosearch", self.about_text())
+
+    def about_text(self) -> str:
+        from html import escape
+
         from photosearch import __version__
 
-        QMessageBox.about(
-            self,
-            "About photosearch",
+        return (
             f"<b>photosearch {__version__}</b><br>An offline photo library with semantic "
-            "search. Your photos never leave this computer.",
+            "search. Your photos never leave this computer.<br><br>"
+            f"Image model: {escape(self.ctx.models.describe())}<br>"
+            f"Library: {escape(str(self.ctx.library.path))}"
         )
 
     # --- window state -------------------------------------------------------------------------

@@ -84,6 +84,18 @@ class ModelService(QObject):
     def error(self) -> BaseException | None:
         return self._error
 
+    def describe(self) -> str:
+        """What runs the image model, for the About box and bug reports."""
+        if self.state != "ready" or self._encoder is None:
+            return {"loading": "loading…", "failed": "could not be loaded"}.get(
+                self.state, "not loaded yet"
+            )
+        encoder = self._encoder
+        backend = getattr(encoder, "backend", "torch")
+        device = str(getattr(encoder, "device", "cpu"))
+        runner = "OpenVINO on the CPU" if backend == "openvino" else f"PyTorch on {device}"
+        return f"{getattr(encoder, 'name', self.model_name)}, {runner}"
+
     def get(self, timeout: float | None = None) -> Any:
         """The encoder; waits for the background load. Call from workers only."""
         if self.state == "idle":
