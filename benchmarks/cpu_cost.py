@@ -25,6 +25,7 @@ from photosearch.core.indexer import read_and_decode
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photos", type=int, default=12)
+    parser.add_argument("--grain", type=float, default=0.0, help="as in indexing.py")
     args = parser.parse_args()
     os.environ["PHOTOSEARCH_TORCH_THREADS"] = "1"
     encoders = {}
@@ -36,7 +37,7 @@ def main() -> None:
     encoder = encoders["torch"]
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory(prefix="photosearch-cpu-") as tmp:
-        paths = make_photos(Path(tmp), args.photos)
+        paths = make_photos(Path(tmp), args.photos, args.grain)
         encoder.encode_arrays(read_and_decode(0, str(paths[0]), encoder.preprocess).array[None])
         decode = []
         arrays = []

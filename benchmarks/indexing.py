@@ -4,9 +4,9 @@
         [--backends openvino torch] [--threads N] [--decode-workers N]
 
 Photos: the bundled sample photos upscaled to 4000x3000 JPEGs (quality 90) in a temporary folder.
-They are ~0.7 MB each, smoother than a camera's 3-5 MB files; a draft decode of a 12-MP JPEG
-costs about the same either way (20 ms at 0.6 MB, 23 ms at 1.6 MB with added grain). In
-interleaved rounds, for each inference backend:
+They are ~0.7 MB each, smoother than a camera's 3-5 MB files; ``--grain 8`` adds sensor-like
+noise for ~3.2 MB files, which cost about 3x as much to decode (entropy decoding grows with the
+file). In interleaved rounds, for each inference backend:
 
 * encoder-only: ``encode_arrays`` in batches of 32 on already decoded 224x224 arrays;
 * end-to-end: ``Indexer.run`` into a fresh library (scan, read + hash + draft-decode on the
@@ -41,9 +41,13 @@ from photosearch.core.store import Embedded, Library, top_classes
 SIZE = (4000, 3000)
 
 
-def make_photos(folder: Path, count: int) -> list[Path]:
+def make_photos(folder: Path, count: int, grain: float = 0.0) -> list[Path]:
+    """``count`` bundled photos upscaled to 4000x3000 JPEGs (quality 90). ``grain``: the standard
+    deviation of Gaussian noise added per pixel, which makes the files as big as a camera's
+    (sensor noise is what makes them 3-5 MB; a smooth upscale is ~0.7 MB)."""
     sources = sorted(sample_photos_dir().rglob("*.jpg"))
     step = max(1, len(sources) // count)
+    rng = np.random.default_rng(0)
     out = []
     for i, src in enumerate(sources[::step][:count]):
         dest = folder / src.parent.name / f"big_{i:04d}.jpg"
@@ -52,7 +56,11 @@ def make_photos(folder: Path, count: int) -> list[Path]:
             im = im.convert("RGB")
             w, h = im.size
             size = SIZE if w >= h else SIZE[::-1]
-            im.resize(size, Image.Resampling.BICUBIC).save(dest, quality=90)
+            im = im.resize(size, Image.Resampling.BICUBIC)
+            if grain > 0:
+                noisy = np.asarray(im, np.float32) + rng.normal(0, grain, (size[1], size[0], 3))
+                im = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
+            im.save(dest, quality=90)
         out.append(dest)
     return out
 
@@ -236,6 +244,12 @@ def main() -> None:
     )
     ap.add_argument("--decode-workers", type=int, default=None)
     ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument(
+        "--grain",
+        type=float,
+        default=0.0,
+        help="add Gaussian noise of this standard deviation, for camera-sized files (e.g. 6)",
+    )
     args = ap.parse_args()
     encoders = load_backends(args.backends, args.threads)
     _common.header(
@@ -246,7 +260,7 @@ def main() -> None:
     try:
         folder = work / "photos"
         t = time.perf_counter()
-        args.paths = make_photos(folder, args.photos)
+        args.paths = make_photos(folder, args.photos, args.grain)
         mb = sum(p.stat().st_size for p in args.paths) / 1e6
         print(
             f"   made {len(args.paths)} JPEGs, {mb / len(args.paths):.1f} MB each "
