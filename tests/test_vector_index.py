@@ -176,6 +176,28 @@ def test_removed_folder_photos_disappear(tmp_path):
         assert by_id(snap) == fresh(library)
 
 
+def test_many_new_photos_at_once_reload_the_index(tmp_path, monkeypatch):
+    import photosearch.core.vector_index as vector_index
+
+    monkeypatch.setattr(vector_index, "LOOKUP_ROWS_MAX", 8)
+    lookups: list[int] = []
+    original = VectorIndex._load_ids
+    monkeypatch.setattr(
+        VectorIndex,
+        "_load_ids",
+        lambda self, ids, layout: lookups.append(len(ids)) or original(self, ids, layout),
+    )
+    with new_library(tmp_path / "lib.db") as library:
+        embed(library, range(1, 101))
+        index = VectorIndex(library, cache_dir=False)
+        index.snapshot()
+        embed(library, range(101, 121))  # 20: row by row (under a quarter of 100)
+        assert by_id(index.snapshot()) == fresh(library) and lookups == [20]
+        embed(library, range(121, 201))  # 80 at once: a full load is cheaper
+        assert by_id(index.snapshot()) == fresh(library) and lookups == [20]
+        assert len(index.snapshot()) == 200
+
+
 def test_a_photo_renamed_over_another_replaces_it(tmp_path):
     from photosearch.core.watcher import apply_moves
 
