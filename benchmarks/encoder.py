@@ -16,6 +16,7 @@ import argparse
 import copy
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import _common
 import numpy as np
@@ -175,7 +176,48 @@ def openvino_variants(encoder: ImageEncoder) -> dict[str, Forward]:
     return {
         "app encode_arrays, OpenVINO fp32": app_openvino,
         f"OpenVINO default precision ({precision})": default_precision,
+        **onnxruntime_variant(encoder),
     }
+
+
+def onnxruntime_variant(encoder: ImageEncoder) -> dict[str, Forward]:
+    """ONNX Runtime's CPU provider on the same network, when onnxruntime and onnx are installed
+    (they are not dependencies; measured to choose between it and OpenVINO)."""
+    import importlib.util
+    import tempfile
+    import warnings
+
+    if not (importlib.util.find_spec("onnxruntime") and importlib.util.find_spec("onnx")):
+        print("   ONNX Runtime not measured: pip install onnxruntime onnx")
+        return {}
+    import onnxruntime as ort
+
+    size = encoder.preprocess.size
+    path = Path(tempfile.mkdtemp(prefix="photosearch-ort-")) / "body.onnx"
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            encoder._network,
+            (torch.zeros(2, 3, size, size),),
+            str(path),
+            dynamo=False,
+            input_names=["x"],
+            output_names=["f"],
+            dynamic_axes={"x": {0: "n"}, "f": {0: "n"}},
+        )
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    fc, mean, std = encoder._classifier, encoder._mean, encoder._std
+
+    def onnxruntime(batch: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        x = torch.from_numpy(batch).permute(0, 3, 1, 2).float()
+        x = ((x - mean) / std).contiguous().numpy()
+        f = torch.from_numpy(session.run(None, {"x": x})[0])
+        with torch.inference_mode():
+            return f, fc(f)
+
+    return {"ONNX Runtime fp32 (CPU provider)": onnxruntime}
 
 
 def fuse_bn(net: torch.nn.Module) -> torch.nn.Module:
