@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageEnhance, ImageOps
 
 from photosearch.core.encoder import Encoding, Preprocess
 from photosearch.core.resources import sample_photos_dir
+
+# Edits a near-duplicate must survive: the very list the threshold was tuned on.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+from tune_duplicates_threshold import VARIANTS as VARIANTS  # noqa: E402
+from tune_duplicates_threshold import make_variant as make_variant  # noqa: E402
 
 SAMPLE = sample_photos_dir()
 
@@ -69,24 +74,3 @@ def copy_sample(dest: Path, classes: list[str] | None = None, per_class: int = 1
             shutil.copy2(photo, target / photo.name)
             out.append(target / photo.name)
     return out
-
-
-# Edits a near-duplicate must survive (the same list as tools/tune_duplicates_threshold.py).
-VARIANTS = ("resize50", "jpeg30", "crop10", "bright+20", "bright-20", "flip")
-
-
-def make_variant(image: Image.Image, kind: str) -> tuple[Image.Image, int]:
-    """An edited copy of an RGB image and the JPEG quality to save it with."""
-    w, h = image.size
-    if kind == "resize50":
-        return image.resize((w // 2, h // 2), Image.Resampling.LANCZOS), 90
-    if kind == "jpeg30":
-        return image, 30
-    if kind == "crop10":
-        return image.crop((w // 10, h // 10, w, h)), 90
-    if kind == "bright+20":
-        return ImageEnhance.Brightness(image).enhance(1.2), 90
-    if kind == "bright-20":
-        return ImageEnhance.Brightness(image).enhance(0.8), 90
-    assert kind == "flip"
-    return ImageOps.mirror(image), 90
