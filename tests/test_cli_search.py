@@ -149,3 +149,13 @@ def test_train_writes_a_projection_that_search_can_use(db, tmp_path, capsys):
     assert sum("/pizza/" in r["path"] for r in results) >= 4
     with Library(db) as library:
         assert library.semantic_space().startswith("proj-")
+
+
+@pytest.mark.parametrize("command", ["index", "watch"])
+def test_folder_arguments_are_checked_before_anything_is_written(command, tmp_path, capsys):
+    db = tmp_path / "lib.db"
+    assert main([command, str(tmp_path / "no-such-folder"), "--db", str(db)]) == 2
+    assert "not a folder:" in capsys.readouterr().err
+    assert not db.exists()
+    assert main([command, "--db", str(db)]) == 2
+    assert f"no folders in the library yet: photosearch {command} DIR" in capsys.readouterr().err

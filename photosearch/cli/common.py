@@ -77,6 +77,23 @@ def open_library(args: argparse.Namespace) -> Any:
     return Library(args.db)
 
 
+def check_folder_args(args: argparse.Namespace) -> None:
+    """Every FOLDER argument must be a folder (checked before the library is opened)."""
+    for folder in args.folders:
+        if not os.path.isdir(folder):
+            raise CommandError(f"not a folder: {folder}")
+
+
+def add_folder_args(library: Any, args: argparse.Namespace, command: str) -> list[Any]:
+    """Add the FOLDER arguments to the library; its folders, or an error if it has none."""
+    for folder in args.folders:
+        library.add_folder(folder, use_polling=args.poll)
+    folders = library.folders()
+    if not folders:
+        raise CommandError(f"no folders in the library yet: photosearch {command} DIR")
+    return list(folders)
+
+
 def load_encoder_from(args: argparse.Namespace) -> Any:
     from photosearch.core.encoder import ModelNotFoundError, load_encoder
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
@@ -11,9 +10,11 @@ from photosearch.cli.common import (
     CommandError,
     ProgressBar,
     add_db_option,
+    add_folder_args,
     add_json_option,
     add_model_options,
     add_text_options,
+    check_folder_args,
     format_duration,
     load_encoder_from,
     open_library,
@@ -50,14 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from photosearch.core.indexer import Indexer
 
-    for folder in args.folders:
-        if not os.path.isdir(folder):
-            raise CommandError(f"not a folder: {folder}")
+    check_folder_args(args)
     with open_library(args) as library:
-        for folder in args.folders:
-            library.add_folder(folder, use_polling=args.poll)
-        if not library.folders():
-            raise CommandError("no folders in the library yet: photosearch index DIR")
+        add_folder_args(library, args, "index")
         encoder = load_encoder_from(args)
         semantic = semantic_embedder_from(args, library)
         indexer = Indexer(

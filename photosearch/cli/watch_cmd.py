@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import threading
 import time
@@ -18,8 +17,10 @@ from typing import Any
 from photosearch.cli.common import (
     CommandError,
     add_db_option,
+    add_folder_args,
     add_model_options,
     add_text_options,
+    check_folder_args,
     load_encoder_from,
     open_library,
 )
@@ -94,16 +95,9 @@ def run(args: argparse.Namespace) -> int:
         package_log.setLevel(logging.WARNING)
     elif package_log.getEffectiveLevel() > logging.INFO:
         package_log.setLevel(logging.INFO)
-    for folder in args.folders:
-        if not os.path.isdir(folder):
-            raise CommandError(f"not a folder: {folder}")
-
+    check_folder_args(args)
     with open_library(args) as library:
-        for folder in args.folders:
-            library.add_folder(folder, use_polling=args.poll)
-        folders = library.folders()
-        if not folders:
-            raise CommandError("no folders in the library yet: photosearch watch DIR")
+        folders = add_folder_args(library, args, "watch")
         log.info("library %s, %d folder(s)", library.path, len(folders))
 
         stop = threading.Event()
