@@ -48,6 +48,12 @@ def all_samples(encoder: ImageEncoder) -> np.ndarray:
     )
 
 
+def network_input(encoder: ImageEncoder, batch: np.ndarray) -> torch.Tensor:
+    """(n, H, W, 3) uint8 -> the normalised NCHW float32 tensor the network takes."""
+    x = torch.from_numpy(batch).permute(0, 3, 1, 2).float()
+    return ((x - encoder._mean) / encoder._std).contiguous()
+
+
 def make_variants(encoder: ImageEncoder, want_compile: bool, want_jit: bool) -> dict[str, Forward]:
     net, fc = encoder._network, encoder._classifier
     mean, std = encoder._mean, encoder._std
@@ -72,8 +78,7 @@ def make_variants(encoder: ImageEncoder, want_compile: bool, want_jit: bool) -> 
             return f, fc(f)
 
     def prep(batch: np.ndarray) -> torch.Tensor:
-        x = torch.from_numpy(batch).permute(0, 3, 1, 2).float()
-        return ((x - mean) / std).contiguous(memory_format=torch.channels_last)
+        return network_input(encoder, batch).contiguous(memory_format=torch.channels_last)
 
     def app(batch: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         e = encoder.encode_arrays(batch)
@@ -152,7 +157,7 @@ def openvino_variants(encoder: ImageEncoder) -> dict[str, Forward]:
         return {}
     import openvino as ov
 
-    fc, mean, std = encoder._classifier, encoder._mean, encoder._std
+    fc = encoder._classifier
     example = torch.zeros(2, 3, encoder.preprocess.size, encoder.preprocess.size)
     with torch.no_grad():
         model = ov.convert_model(encoder._network, example_input=example)
@@ -168,8 +173,7 @@ def openvino_variants(encoder: ImageEncoder) -> dict[str, Forward]:
         return torch.from_numpy(e.features), torch.from_numpy(e.probs)
 
     def default_precision(batch: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        x = torch.from_numpy(batch).permute(0, 3, 1, 2).float()
-        f = default_body(((x - mean) / std).contiguous())
+        f = default_body(network_input(encoder, batch))
         with torch.inference_mode():
             return f, fc(f)
 
@@ -208,11 +212,10 @@ def onnxruntime_variant(encoder: ImageEncoder) -> dict[str, Forward]:
     options = ort.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    fc, mean, std = encoder._classifier, encoder._mean, encoder._std
+    fc = encoder._classifier
 
     def onnxruntime(batch: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        x = torch.from_numpy(batch).permute(0, 3, 1, 2).float()
-        x = ((x - mean) / std).contiguous().numpy()
+        x = network_input(encoder, batch).numpy()
         f = torch.from_numpy(session.run(None, {"x": x})[0])
         with torch.inference_mode():
             return f, fc(f)

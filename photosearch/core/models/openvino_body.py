@@ -43,7 +43,7 @@ def openvino_version() -> str | None:
 
 class OpenVinoBody:
     """``body(x)`` for an NCHW float32 tensor -> pooled features, like the torch module it
-    replaces. Not thread-safe on its own: the encoder serialises calls."""
+    replaces. Calls share one infer request (and its output buffer), so they take turns."""
 
     def __init__(self, compiled: Any) -> None:
         self._request = compiled.create_infer_request()
