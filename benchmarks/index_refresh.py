@@ -71,8 +71,8 @@ def run(source: Path, work: Path, n: int, batches: int, copy_every_time: bool) -
     shutil.copy2(source, db_path)
     original = VectorIndex._append
     if copy_every_time:
-        VectorIndex._append = lambda self, old, fresh: vector_index._merge(  # type: ignore[method-assign]
-            old, slice(None), fresh
+        VectorIndex._append = lambda self, old, fresh: self._install(  # type: ignore[method-assign]
+            vector_index._merge(old, slice(None), fresh)
         )
     try:
         rng = np.random.default_rng(1)

@@ -94,10 +94,9 @@ class VectorIndex:
             self.cache = MatrixCache(folder / "vector-index", library.path)
         self._unsaved = 0  # rows changed since the cache file was last written
         self.loaded_from_cache = False  # whether the last full load came from the cache file
-        # Arrays with spare rows at the end; the current snapshot may be a prefix view of them,
-        # so that photos added while indexing are appended without copying the whole matrix.
+        # Arrays with spare rows at the end, of which the current snapshot is a prefix view (or
+        # None): photos added while indexing are appended without copying the whole matrix.
         self._spare: Snapshot | None = None
-        self._spare_view: Snapshot | None = None  # the snapshot that is a prefix of _spare
 
     @staticmethod
     def _empty(dv: int, ds: int | None) -> Snapshot:
@@ -244,10 +243,10 @@ class VectorIndex:
         self._unsaved = max(len(snap), 1)  # a fresh build is always worth saving
         self.loaded_from_cache = False
 
-    def _install(self, snap: Snapshot) -> None:
+    def _install(self, snap: Snapshot, spare: Snapshot | None = None) -> None:
+        """Make ``snap`` current; ``spare``: the arrays it is a prefix view of, if any."""
         self._snapshot = snap
-        if snap is not self._spare_view:  # a copy or a rebuild: the spare rows are stale
-            self._spare = self._spare_view = None
+        self._spare = spare
 
     def _apply_changes(self, seq: int) -> None:
         assert self._layout is not None
@@ -272,7 +271,7 @@ class VectorIndex:
             self._install(_merge(old, keep, fresh))
             self._unsaved += len(changed)
         elif len(fresh):
-            self._install(self._append(old, fresh))
+            self._append(old, fresh)
             self._unsaved += len(changed)
         self._seq = seq
         if int(self.library.meta(DELETED_SEQ_KEY, "0") or 0) > since:
@@ -297,8 +296,8 @@ class VectorIndex:
             if indexed != len(self._snapshot):
                 self._rebuild(seq, self._layout)
 
-    def _append(self, old: Snapshot, fresh: Snapshot) -> Snapshot:
-        """``old`` then ``fresh``, written into spare rows after ``old`` when it has them.
+    def _append(self, old: Snapshot, fresh: Snapshot) -> None:
+        """Install ``old`` then ``fresh``, written into spare rows after ``old`` when it has them.
 
         Snapshots handed out earlier stay valid and unchanged: they are views of rows that are
         never written again (only rows past their end are), and a full copy makes new arrays.
@@ -306,29 +305,17 @@ class VectorIndex:
         copies the matrices O(log n) times instead of once per batch (about 1.2 GB at 1M).
         """
         if (old.semantic is None) != (fresh.semantic is None):
-            return _merge(old, slice(None), fresh)
+            self._install(_merge(old, slice(None), fresh))
+            return
         n, m = len(old), len(fresh)
-        spare = self._spare
-        if spare is None or old is not self._spare_view or n + m > len(spare):
+        spare = self._spare  # when set, ``old`` is its first n rows
+        if spare is None or n + m > len(spare):
             spare = _grow(old, max(n + m + APPEND_SLACK, (n + m) * 5 // 4))
-            self._spare = spare
-        rows = slice(n, n + m)
         for name in _FIELDS:
             target, values = getattr(spare, name), getattr(fresh, name)
             if target is not None and values is not None:
-                target[rows] = values
-        end = n + m
-        view = Snapshot(
-            spare.ids[:end],
-            spare.visual[:end],
-            None if spare.semantic is None else spare.semantic[:end],
-            spare.top_ids[:end],
-            spare.top_probs[:end],
-            spare.dates[:end],
-            spare.cameras[:end],
-        )
-        self._spare_view = view
-        return view
+                target[n : n + m] = values
+        self._install(_merge(spare, slice(0, n + m), None), spare)  # slices: views, no copy
 
     # --- the matrix cache ------------------------------------------------------------------
     def _open_cache(self, layout: _Layout, seq: int) -> None:
@@ -411,8 +398,6 @@ def _grow(snap: Snapshot, cap: int) -> Snapshot:
     def grown(a: np.ndarray) -> np.ndarray:
         out = np.empty((cap, *a.shape[1:]), a.dtype)
         out[: len(a)] = a
-        if a.dtype == object:
-            out[len(a) :] = None
         return out
 
     return Snapshot(
