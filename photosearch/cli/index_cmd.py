@@ -83,8 +83,8 @@ def inference_info(encoder: Any) -> dict[str, str]:
     """What ran the image model: for bug reports and for comparing machines."""
     return {
         "model": encoder.model_id,
-        "backend": str(getattr(encoder, "backend", "torch")),
-        "device": str(getattr(encoder, "device", "cpu")),
+        "backend": encoder.backend,
+        "device": str(encoder.device),
     }
 
 

@@ -206,7 +206,7 @@ def _class_weights(concept: Concept, term_weight: float) -> np.ndarray:
     only as wholes with a sail (part weight 0.5), yet must push them away as hard as "-dog"
     pushes dogs. So a negative term's class weights are scaled to a maximum of 1."""
     weights = concept.class_weights
-    top = float(weights.max()) if len(weights) else 0.0
+    top = float(weights.max())
     return weights / top if term_weight < 0 and 0 < top < 1 else weights
 
 
