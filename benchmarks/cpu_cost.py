@@ -46,6 +46,7 @@ def main() -> None:
             decoded = read_and_decode(i, str(path), encoder.preprocess)
             decode.append(time.process_time() - start)
             arrays.append(decoded.array)
+        compare_jpeg_decoders(paths, encoder.preprocess.decode_side)
     batch = np.stack((arrays * (32 // len(arrays) + 1))[:32])
     d = float(np.mean(decode)) * 1000
     print(f"decode (read, hash, draft decode, resize): {d:.1f} ms CPU per photo")
@@ -59,6 +60,38 @@ def main() -> None:
             f"   end-to-end / encoder-only bound when both share the cores: "
             f"{inference / (inference + d):.2f}"
         )
+
+
+def compare_jpeg_decoders(paths: list[Path], side: int) -> None:
+    """The reduced-size decode alone: Pillow's draft mode (the app's) against simplejpeg (same
+    libjpeg-turbo scaling; not a dependency), when simplejpeg is installed."""
+    import importlib.util
+    import io
+
+    from PIL import Image
+
+    def pillow(data: bytes) -> object:
+        with Image.open(io.BytesIO(data)) as image:
+            image.draft("RGB", (side, side))
+            image.load()
+            return image.size
+
+    decoders = {"Pillow draft": pillow}
+    if importlib.util.find_spec("simplejpeg"):
+        import simplejpeg
+
+        decoders["simplejpeg"] = lambda data: simplejpeg.decode_jpeg(
+            data, colorspace="RGB", min_height=side, min_width=side
+        )
+    else:
+        print("simplejpeg not measured: pip install simplejpeg")
+    files = [p.read_bytes() for p in paths]
+    for name, decode in decoders.items():
+        start = time.process_time()
+        for data in files:
+            decode(data)
+        ms = (time.process_time() - start) / len(files) * 1000
+        print(f"JPEG decode alone, {name}: {ms:.1f} ms CPU per photo")
 
 
 if __name__ == "__main__":
