@@ -26,6 +26,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photos", type=int, default=12)
     parser.add_argument("--grain", type=float, default=0.0, help="as in indexing.py")
+    parser.add_argument(
+        "--profile", action="store_true", help="also print where read_and_decode spends its time"
+    )
     args = parser.parse_args()
     os.environ["PHOTOSEARCH_TORCH_THREADS"] = "1"
     encoders = {}
@@ -46,7 +49,10 @@ def main() -> None:
             decoded = read_and_decode(i, str(path), encoder.preprocess)
             decode.append(time.process_time() - start)
             arrays.append(decoded.array)
+        if args.profile:
+            profile_decode(paths, encoder.preprocess)
         compare_jpeg_decoders(paths, encoder.preprocess.decode_side)
+        compare_hashes(paths)
     batch = np.stack((arrays * (32 // len(arrays) + 1))[:32])
     d = float(np.mean(decode)) * 1000
     print(f"decode (read, hash, draft decode, resize): {d:.1f} ms CPU per photo")
@@ -60,6 +66,20 @@ def main() -> None:
             f"   end-to-end / encoder-only bound when both share the cores: "
             f"{inference / (inference + d):.2f}"
         )
+
+
+def profile_decode(paths: list[Path], preprocess: object) -> None:
+    """cProfile of three passes of ``read_and_decode`` over the photos, by own time."""
+    import cProfile
+    import pstats
+
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(3):
+        for path in paths:
+            read_and_decode(0, str(path), preprocess)
+    profile.disable()
+    pstats.Stats(profile).sort_stats("tottime").print_stats(6)
 
 
 def compare_jpeg_decoders(paths: list[Path], side: int) -> None:
@@ -92,6 +112,18 @@ def compare_jpeg_decoders(paths: list[Path], side: int) -> None:
             decode(data)
         ms = (time.process_time() - start) / len(files) * 1000
         print(f"JPEG decode alone, {name}: {ms:.1f} ms CPU per photo")
+
+
+def compare_hashes(paths: list[Path]) -> None:
+    """The app's content hash (BLAKE2b) against SHA-256, whose speed depends on SHA-NI."""
+    import hashlib
+
+    data = b"".join(p.read_bytes() for p in paths)
+    for name in ("blake2b", "sha256"):
+        start = time.process_time()
+        hashlib.new(name, data).digest()
+        mb_per_s = len(data) / max(time.process_time() - start, 1e-9) / 1e6
+        print(f"hash {name}: {mb_per_s:.0f} MB/s")
 
 
 if __name__ == "__main__":
