@@ -9,6 +9,7 @@ uses at run time, so that the app never needs WordNet installed:
   gloss, its hypernyms (``@`` and instance ``@i``) and its tagged-sense frequency;
 * the lexicon: lemma -> its synsets in WordNet's sense order, with the tagged counts of each sense;
 * the irregular plurals of noun.exc;
+* per synset, the number of synsets below it (for the intrinsic information content);
 * the 1000 ImageNet classes (by synset), and for every synset that is a (reflexive) ancestor of
   at least one ImageNet class the list of those class indices.
 
@@ -194,6 +195,19 @@ def build(wordnet: Path, imagenet_tsv: Path) -> dict:
     }
     part_of = {k: v for k, v in part_of.items() if v}
 
+    # Hyponyms of each synset (distinct, all levels, instances too): the intrinsic information
+    # content of Seco et al. (2004) is computed from them at run time.
+    hyponyms = [0] * len(order)
+    for offset in order:
+        stack, seen = list(synsets[offset]["hypernyms"]), set()
+        while stack:
+            node = stack.pop()
+            if node in seen or node not in position:
+                continue
+            seen.add(node)
+            hyponyms[position[node]] += 1
+            stack.extend(synsets[node]["hypernyms"])
+
     synset_lines = []
     for offset in order:
         s = synsets[offset]
@@ -219,6 +233,8 @@ def build(wordnet: Path, imagenet_tsv: Path) -> dict:
         "descendants": {str(k): sorted(v) for k, v in sorted(descendants.items())},
         # Part holonyms that have ImageNet classes below them: part row -> whole rows.
         "part_of": dict(sorted(part_of.items(), key=lambda kv: int(kv[0]))),
+        # Per synset row, how many synsets lie below it (hyponyms at any depth).
+        "hyponym_counts": ",".join(str(n) for n in hyponyms),
     }
 
 

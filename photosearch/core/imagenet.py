@@ -33,3 +33,13 @@ def imagenet_classes() -> tuple[ImageNetClass, ...]:
 
 def class_names() -> list[str]:
     return [c.name for c in imagenet_classes()]
+
+
+@lru_cache(maxsize=1)
+def classes_by_name() -> dict[str, tuple[int, ...]]:
+    """Lowercase display name -> the classes of that name ("crane" names none twice: torchvision
+    calls the bird "crane bird")."""
+    found: dict[str, list[int]] = {}
+    for cls in imagenet_classes():
+        found.setdefault(cls.name.lower(), []).append(cls.index)
+    return {name: tuple(indices) for name, indices in found.items()}

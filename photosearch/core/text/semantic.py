@@ -20,7 +20,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from photosearch.core.imagenet import NUM_CLASSES, imagenet_classes
+from photosearch.core.imagenet import NUM_CLASSES, classes_by_name, imagenet_classes
+from photosearch.core.text.relatedness import ClassRelatedness
 from photosearch.core.text.stopwords import STOP_WORDS
 from photosearch.core.text.wordnet import MAX_LEMMA_WORDS, WordNet
 from photosearch.core.text.wordspace import WordSpace, normalize
@@ -62,6 +63,16 @@ class Concept:
     class_weights: np.ndarray  # (1000,) float32 in [0, 1]
     synsets: list[tuple[int, float]] = field(default_factory=list)  # WordNet (row, weight)
     in_vocabulary: bool = False
+    # How the photo classes relate to the word through WordNet alone, unscaled: 1 on the classes
+    # it names, less on relatives it borrows from ("emu" -> ostrich). A photo's probability mass
+    # under these is the confidence that it shows the word.
+    match_weights: np.ndarray | None = None
+
+    @property
+    def closeness(self) -> float:
+        """1 when the word names photo classes, lower when it only has relatives among them, 0 when
+        WordNet relates it to none."""
+        return 0.0 if self.match_weights is None else float(self.match_weights.max())
 
     @property
     def known(self) -> bool:
@@ -89,6 +100,7 @@ class SemanticModel:
         self._lemma_vectors: dict[int, np.ndarray | None] = {}
         self.class_vectors = self._build_class_vectors()
         self.class_hubness = self._class_hubness()
+        self.relatedness = ClassRelatedness(self.wordnet)
         self._concepts: dict[str, Concept] = {}
 
     @property
@@ -176,7 +188,7 @@ class SemanticModel:
 
     def _make_concept(self, text: str) -> Concept:
         cfg = self.config
-        senses = self.wordnet.lookup(text)
+        senses = self._visible_senses(self.wordnet.lookup(text))
         word_vec = self.space.vector(text)
         if word_vec is None and not senses and " " not in text:
             for form in self.wordnet.base_forms(text)[1:]:  # plural of a word WordNet lacks
@@ -190,20 +202,45 @@ class SemanticModel:
         if vector is None and " " in text:
             vector = self.space.phrase_vector(text)
 
-        hierarchy = np.zeros(NUM_CLASSES, np.float32)
-        if senses and cfg.hierarchy:
-            top = max(weight for _, weight in senses)
-            for row, weight in senses:
-                classes = self.wordnet.descendant_classes(row)
-                if len(classes):
-                    hierarchy[classes] = np.maximum(hierarchy[classes], weight / top)
-                for whole in self.wordnet.part_of(row):  # "sail": photos of sailing vessels
-                    classes = self.wordnet.descendant_classes(whole)
-                    share = cfg.part_weight * weight / top
-                    hierarchy[classes] = np.maximum(hierarchy[classes], share)
+        match = self._hierarchy_weights(text, senses) if cfg.hierarchy else None
+        closeness = 0.0 if match is None else float(match.max())
+        weights = np.zeros(NUM_CLASSES, np.float32) if match is None else match
+        # Word-vector neighbours fill in only as far as WordNet relates the word to no class:
+        # "beaver" (a class) gets none of their noise, "sunset" (no class) relies on them.
         similar = self.similar_class_weights(vector)
-        weights = np.maximum(hierarchy, cfg.sim_scale * similar)
-        return Concept(text, vector, weights, senses, word_vec is not None)
+        weights = np.maximum(weights, cfg.sim_scale * (1.0 - closeness) * similar)
+        return Concept(text, vector, weights, senses, word_vec is not None, match)
+
+    def _visible_senses(self, senses: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """Reweight senses by how well a photo can show them (see relatedness.py): a photo search
+        for "jacket" means the garment before the book jacket, "beaver" the rodent before the
+        fur. Unchanged when no sense relates to any class."""
+        if not self.config.hierarchy:
+            return senses
+        visible = [(row, w * self.relatedness.visibility(row)) for row, w in senses]
+        total = sum(w for _, w in visible)
+        return [(row, w / total) for row, w in visible] if total > 0 else senses
+
+    def _hierarchy_weights(self, text: str, senses: list[tuple[int, float]]) -> np.ndarray:
+        """(1000,) WordNet class weights of a word: each sense's related classes, scaled by the
+        sense's weight relative to the strongest; a part ("sail") gives its wholes a share.
+
+        A class the image model was trained under this very name counts as a main sense, even
+        where WordNet ranks its synset low: ImageNet's "plane" is the carpenter's tool, its "cup"
+        the drink, its "mouse" the computer's."""
+        weights = np.zeros(NUM_CLASSES, np.float32)
+        for form in self.wordnet.base_forms(text):
+            weights[list(classes_by_name().get(form, ()))] = 1.0
+        if not senses:
+            return weights
+        top = max(weight for _, weight in senses)
+        for row, weight in senses:
+            weights = np.maximum(weights, (weight / top) * self.relatedness.weights(row))
+            for whole in self.wordnet.part_of(row):  # "sail": photos of sailing vessels
+                classes = self.wordnet.descendant_classes(whole)
+                share = self.config.part_weight * weight / top
+                weights[classes] = np.maximum(weights[classes], share)
+        return weights
 
     def similar_class_weights(self, vector: np.ndarray | None) -> np.ndarray:
         """Weights in [0, 1] for the ``sim_top`` classes nearest a word-space vector: a softmax
@@ -240,7 +277,12 @@ class SemanticModel:
                 if any(t in STOP_WORDS for t in candidate):
                     continue
                 text = " ".join(candidate)
-                if n == 1 or self.wordnet.lookup(text) or self.space.vector(text) is not None:
+                if (
+                    n == 1
+                    or text in classes_by_name()
+                    or self.wordnet.lookup(text)
+                    or self.space.vector(text) is not None
+                ):
                     groups[-1].append(text)
                     i += n
                     break

@@ -60,8 +60,14 @@ class WordNet:
             int(k): np.asarray(v, dtype=np.int64) for k, v in data["descendants"].items()
         }
         self._part_of = {int(k): tuple(v) for k, v in data.get("part_of", {}).items()}
+        hyponyms = np.asarray(data["hyponym_counts"].split(","), dtype=np.float64)
+        if hyponyms.shape != (len(self._lines),):
+            raise ValueError("WordNet resource: hyponym counts do not match the synsets")
+        # Intrinsic information content (Seco, Veale & Hayes 2004): 1 for a leaf, 0 for the root.
+        self._information = 1.0 - np.log1p(hyponyms) / np.log(len(self._lines))
         self._class_of_row = {int(r): i for i, r in enumerate(self.class_rows)}
         self._cache: dict[int, Synset] = {}
+        self._plurals: dict[str, str] | None = None
 
     @classmethod
     def default(cls) -> WordNet:
@@ -102,10 +108,19 @@ class WordNet:
         """ImageNet class indices at or below this synset (empty if none)."""
         return self._descendants.get(row, np.zeros(0, np.int64))
 
+    def rows_with_classes(self) -> list[int]:
+        """Synsets with at least one ImageNet class at or below them."""
+        return sorted(self._descendants)
+
     def part_of(self, row: int) -> tuple[int, ...]:
         """Wholes this synset is a part of (WordNet part holonyms) that have ImageNet classes below
         them: "sail" -> "sailing vessel", "keyboard" -> ... ."""
         return self._part_of.get(row, ())
+
+    def information_content(self, row: int) -> float:
+        """How specific a synset is, from how many synsets lie below it: 1 for a leaf, 0 for
+        ``entity`` (intrinsic IC, Seco et al. 2004)."""
+        return float(self._information[row])
 
     def ancestors(self, row: int, max_depth: int = 20) -> list[tuple[int, int]]:
         """(row, depth) of the hypernyms above ``row``, breadth first, each once, nearest first."""
@@ -142,6 +157,14 @@ class WordNet:
             out.append((int(row), int(count)))
         return out
 
+    def irregular_plural(self, word: str) -> str | None:
+        """The plural noun.exc lists for ``word`` ("mouse" -> "mice"), if any."""
+        if self._plurals is None:
+            self._plurals = {}
+            for inflected, base in sorted(self._exceptions.items()):
+                self._plurals.setdefault(base, inflected)
+        return self._plurals.get(word)
+
     def base_forms(self, word: str) -> list[str]:
         """Candidate lemmas for a (possibly inflected) noun, most likely first: the word itself,
         its irregular base (noun.exc), then WordNet's suffix rules; for a multi-word expression
@@ -164,17 +187,21 @@ class WordNet:
         return seen
 
     def lookup(self, word: str) -> list[tuple[int, float]]:
-        """Senses of a query word as (row, weight), weights summing to 1: SemCor counts smoothed by
-        a prior halving with each sense rank, so untagged rare words favour their first sense."""
+        """Senses of a query word as (row, weight), weights summing to 1.
+
+        Every base form counts ("shoes" is the idiom "in his shoes" *and* the plural of "shoe";
+        "pants" is also the plural of "pant", trousers). A sense weighs its SemCor count plus an
+        even share of one pseudo-count: WordNet's order of untagged senses says nothing about
+        their frequency (beaver the rodent is its 7th sense), so they start equal."""
+        weights: dict[int, float] = {}
         for form in self.base_forms(word):
             senses = self.senses(form)
             if not senses and "-" in form:
                 senses = self.senses(form.replace("-", " ")) or self.senses(form.replace("-", ""))
-            if senses:
-                raw = [count + 0.5**rank for rank, (_, count) in enumerate(senses)]
-                total = sum(raw)
-                return [(row, w / total) for (row, _), w in zip(senses, raw, strict=True)]
-        return []
+            for row, count in senses:
+                weights[row] = max(weights.get(row, 0.0), count + 1.0 / len(senses))
+        total = sum(weights.values())
+        return [(row, w / total) for row, w in weights.items()]
 
     def is_lemma(self, phrase: str) -> bool:
         return bool(self.lookup(phrase))

@@ -1,0 +1,62 @@
+"""How close a WordNet sense is to each of the classes the image model can see.
+
+A sense with ImageNet classes below it is fully related to them ("dog" -> the 118 breeds). A sense
+with none ("pigeon", "wheelchair", "emu") borrows from its nearest relatives in the hierarchy, as in
+knowledge transfer for unseen classes (Rohrbach et al. 2010, "What helps where – and why? Semantic
+relatedness for knowledge transfer"): the classes below each of its ancestors are related to it by
+
+    DECAY ** (levels up to that ancestor) * IC(ancestor)
+
+where IC is the ancestor's intrinsic information content (Seco et al. 2004; 1 for a leaf, 0 for
+``entity``). The nearer and the more specific the shared ancestor, the stronger the link: an emu
+is an ostrich's sibling under "ratite" (one level, specific), a pigeon reaches every bird (two
+levels, "bird" is broad), and an abstraction such as "the bass range of a voice" reaches nothing
+but the vaguest classes of "abstraction" or "entity" (IC near 0).
+
+The largest of these numbers is the sense's *visibility*: how well a photo search can show it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from photosearch.core.imagenet import NUM_CLASSES
+from photosearch.core.text.wordnet import WordNet
+
+# Relatedness halves with each level up to the shared ancestor: the same decay the synset vectors
+# give hypernym lemmas (SemanticConfig.hypernym_weight).
+DECAY = 0.5
+MAX_LEVELS = 20  # deep enough for any noun synset in WordNet 3.0 (the deepest has 19 levels)
+
+
+class ClassRelatedness:
+    """Per-synset class weights in [0, 1] (cached: a query touches a handful of synsets)."""
+
+    def __init__(self, wordnet: WordNet) -> None:
+        self.wordnet = wordnet
+        self._cache: dict[int, np.ndarray] = {}
+
+    def weights(self, row: int) -> np.ndarray:
+        """(1000,) float32: 1 for the classes below ``row``, transferred weights otherwise."""
+        found = self._cache.get(row)
+        if found is None:
+            found = self._compute(row)
+            found.setflags(write=False)
+            self._cache[row] = found
+        return found
+
+    def visibility(self, row: int) -> float:
+        return float(self.weights(row).max())
+
+    def _compute(self, row: int) -> np.ndarray:
+        weights = np.zeros(NUM_CLASSES, np.float32)
+        below = self.wordnet.descendant_classes(row)
+        if len(below):
+            weights[below] = 1.0
+            return weights
+        for ancestor, levels in self.wordnet.ancestors(row, MAX_LEVELS):
+            classes = self.wordnet.descendant_classes(ancestor)
+            if len(classes):
+                value = DECAY**levels * max(self.wordnet.information_content(ancestor), 0.0)
+                weights[classes] = np.maximum(weights[classes], value)
+        return weights
