@@ -78,5 +78,19 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError(str(exc)) from exc
     for note in outcome.notes:
         print(f"photosearch: {note}", file=sys.stderr)
-    print_results(outcome.results, args.json)
+    if args.json or outcome.good is None:
+        print_results(outcome.results, args.json)
+    else:
+        print_with_boundary(outcome.results, outcome.good)
     return 0
+
+
+def print_with_boundary(results, good: int) -> None:  # type: ignore[no-untyped-def]
+    """Plain results of a text query: the good matches, then a line before the weaker ones."""
+    print(f"{good} good {'match' if good == 1 else 'matches'}")
+    weak = False
+    for r in results:
+        if r.match == "weak" and not weak:
+            weak = True
+            print("-- weaker matches --")
+        print(f"{r.score:6.3f}  {r.path}")

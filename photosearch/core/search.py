@@ -18,9 +18,13 @@ class Result:
     photo_id: int
     path: str
     score: float
+    match: str | None = None  # text queries: "good" (the photo shows what the words name) or "weak"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "score": round(float(self.score), 6)}
+        row: dict[str, Any] = {"path": self.path, "score": round(float(self.score), 6)}
+        if self.match is not None:
+            row["match"] = self.match
+        return row
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,13 @@ class Filters:
             wanted_ids = np.fromiter(self.photo_ids, np.int64, len(self.photo_ids))
             keep &= np.isin(snap.ids, wanted_ids)
         return keep
+
+
+_GOOD_FIRST = 1e6  # lifts good matches above every weak one (scores are far smaller)
+
+
+def _match(good: np.ndarray | None, row: int) -> str | None:
+    return None if good is None else ("good" if good[row] else "weak")
 
 
 def top_k(scores: np.ndarray, k: int, mask: np.ndarray | None = None) -> np.ndarray:
@@ -107,13 +118,21 @@ class Searcher:
         return self._encoder
 
     def results(
-        self, snap: Snapshot, scores: np.ndarray, k: int, mask: np.ndarray | None = None
+        self,
+        snap: Snapshot,
+        scores: np.ndarray,
+        k: int,
+        mask: np.ndarray | None = None,
+        good: np.ndarray | None = None,
     ) -> list[Result]:
-        rows = top_k(scores, k, mask)
+        """The ``k`` best rows as results; with ``good`` (a text query's confident matches),
+        those come first and every result says whether it is "good" or "weak"."""
+        ranking = scores if good is None else scores + good * _GOOD_FIRST
+        rows = top_k(ranking, k, mask)
         ids = [int(snap.ids[r]) for r in rows]
         photos = self.library.photos(ids)
         return [
-            Result(pid, photos[pid].path, float(scores[r]))
+            Result(pid, photos[pid].path, float(scores[r]), _match(good, r))
             for pid, r in zip(ids, rows)
             if pid in photos
         ]

@@ -29,6 +29,9 @@ DEBIAS_KEY = "debias_words"  # "1": hard-debiased word vectors for tags and quer
 class Outcome:
     results: list[Result]
     notes: list[str] = field(default_factory=list)  # e.g. words that were ignored
+    # Text queries: how many photos (within the filters) are good matches; the results carry
+    # "good" then "weak". None for a query without words.
+    good: int | None = None
 
 
 def remembered_word_vectors(library: Library) -> str | None:
@@ -154,6 +157,7 @@ class TextSearcher:
         a message for the user.
         """
         from photosearch.core.text import compile_query, parse_query, score_query
+        from photosearch.core.text.query import GOOD_MATCH, match_confidence
 
         self.ensure_space()
         terms = []
@@ -165,17 +169,23 @@ class TextSearcher:
                 exclude.add(photo_id)
         compiled = compile_query(parse_query(text, terms), self.model)
         snap, arrays = self._library_arrays()
+        notes = [unseen_note(self.model, c) for c in compiled.unseen]
+        if compiled.unknown_words:
+            notes.append("ignored unknown words: " + ", ".join(compiled.unknown_words))
         if len(snap) == 0:
-            return Outcome([])
+            return Outcome([], notes)
         scores = score_query(compiled, arrays, self.model)
         mask = filters.mask(snap) if filters else None
         if exclude:
             mask = np.ones(len(snap), bool) if mask is None else mask.copy()
             mask &= ~np.isin(snap.ids, list(exclude))
-        notes = []
-        if compiled.unknown_words:
-            notes.append("ignored unknown words: " + ", ".join(compiled.unknown_words))
-        return Outcome(self.searcher.results(snap, scores, k, mask), notes)
+        if not compiled.has_text:
+            return Outcome(self.searcher.results(snap, scores, k, mask), notes)
+        confidence = match_confidence(compiled, arrays)
+        good = np.zeros(len(snap), bool) if confidence is None else confidence >= GOOD_MATCH
+        results = self.searcher.results(snap, scores, k, mask, good)
+        total_good = int(good.sum() if mask is None else (good & mask).sum())
+        return Outcome(results, notes, total_good)
 
     def tags(self, photo_id: int, n: int = 8) -> list[tuple[str, float]]:
         """Words describing a library photo, best first ([] before it is indexed)."""
@@ -199,3 +209,9 @@ class TextSearcher:
         ids, probs = top_classes(encoding.probs)
         semantic = self.embedder.embed(encoding.vectors, ids, probs)[0]
         return photo_tags(ids[0], probs[0], semantic, self.model, n)
+
+
+def unseen_note(model: Any, concept: Any) -> str:
+    """What to tell the user about a word no photo class is close to."""
+    related = ", ".join(model.related_names(concept))
+    return f"no photo class is close to '{concept.text}'; showing related: {related}"

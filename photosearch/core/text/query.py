@@ -161,6 +161,19 @@ class CompiledQuery:
     concepts: list[tuple[Term, list[tuple[Concept, float]]]]
     unknown_words: list[str]
     cosine_weight: float
+    # (1000,) what the positive text terms name through WordNet alone (see Concept.match_weights)
+    match_weights: np.ndarray | None = None
+
+    @property
+    def unseen(self) -> list[Concept]:
+        """Positive words that name no photo class ("stapler"): shown only through relatives."""
+        return [
+            concept
+            for term, known in self.concepts
+            if term.weight > 0
+            for concept, _ in known
+            if concept.closeness < CLOSE
+        ]
 
     @property
     def has_text(self) -> bool:
@@ -174,6 +187,8 @@ def compile_query(query: Query | str, model: SemanticModel | None = None) -> Com
     if isinstance(query, str):
         query = parse_query(query)
     weights = np.zeros(NUM_CLASSES, np.float32)
+    match = np.zeros(NUM_CLASSES, np.float32)
+    positive = sum(t.weight for t in query.text_terms if t.weight > 0)
     vector = np.zeros(model.dim, np.float32)
     resolved = []
     unknown: list[str] = []
@@ -193,12 +208,16 @@ def compile_query(query: Query | str, model: SemanticModel | None = None) -> Com
         term_vector = np.zeros(model.dim, np.float32)
         for concept, w in known:
             weights += (term.weight * w / total) * _class_weights(concept, term.weight)
+            if term.weight > 0 and concept.match_weights is not None:
+                match += (term.weight * w / (total * positive)) * concept.match_weights
             if concept.vector is not None:
                 term_vector += (w / total) * concept.vector
         if term_vector.any():
             vector += term.weight * normalize(term_vector)
         resolved.append((term, known))
-    return CompiledQuery(query, weights, vector, resolved, unknown, model.config.cosine_weight)
+    return CompiledQuery(
+        query, weights, vector, resolved, unknown, model.config.cosine_weight, match
+    )
 
 
 def _class_weights(concept: Concept, term_weight: float) -> np.ndarray:
@@ -209,6 +228,13 @@ def _class_weights(concept: Concept, term_weight: float) -> np.ndarray:
     top = float(weights.max())
     return weights / top if term_weight < 0 and 0 < top < 1 else weights
 
+
+# A word is *close* to the photo classes when it names some (relatedness 1) or is a part of them
+# (0.5); a relative's classes are related by at most DECAY x IC < 0.5 (relatedness.py).
+CLOSE = 0.5
+# A photo is a *good* match when more of its probability mass lies on the classes the query names
+# than elsewhere: the classifier's own odds that the photo shows what the words say.
+GOOD_MATCH = 0.5
 
 SPARSE_CLASSES = 300  # below this many weighted classes, score through the inverted index
 
@@ -230,6 +256,14 @@ def class_mass(weights: np.ndarray, library: LibraryArrays) -> np.ndarray:
         return np.bincount(photos, weights=values, minlength=n).astype(np.float32)
     gathered = np.take(weights, library.top_ids.astype(np.intp, copy=False))
     return np.einsum("nk,nk->n", gathered, library.top_probs, dtype=np.float32)
+
+
+def match_confidence(compiled: CompiledQuery, library: LibraryArrays) -> np.ndarray | None:
+    """(n,) the probability mass of each photo's classes under what the query's words name, in
+    [0, 1]; None for a query without positive words."""
+    if compiled.match_weights is None or not compiled.match_weights.any():
+        return None
+    return class_mass(compiled.match_weights, library)
 
 
 def text_scores(compiled: CompiledQuery, library: LibraryArrays) -> np.ndarray:

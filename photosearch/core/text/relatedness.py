@@ -48,15 +48,29 @@ class ClassRelatedness:
     def visibility(self, row: int) -> float:
         return float(self.weights(row).max())
 
+    def nearest_relative(self, row: int) -> int | None:
+        """The ancestor whose classes ``row`` is most related to (None when classes lie below
+        ``row`` itself, or none are related)."""
+        if len(self.wordnet.descendant_classes(row)):
+            return None
+        related = [(value, ancestor) for ancestor, value in self._related_ancestors(row)]
+        return max(related)[1] if related and max(related)[0] > 0 else None
+
     def _compute(self, row: int) -> np.ndarray:
         weights = np.zeros(NUM_CLASSES, np.float32)
         below = self.wordnet.descendant_classes(row)
         if len(below):
             weights[below] = 1.0
             return weights
-        for ancestor, levels in self.wordnet.ancestors(row, MAX_LEVELS):
+        for ancestor, value in self._related_ancestors(row):
             classes = self.wordnet.descendant_classes(ancestor)
-            if len(classes):
-                value = DECAY**levels * max(self.wordnet.information_content(ancestor), 0.0)
-                weights[classes] = np.maximum(weights[classes], value)
+            weights[classes] = np.maximum(weights[classes], value)
         return weights
+
+    def _related_ancestors(self, row: int) -> list[tuple[int, float]]:
+        """(ancestor, relatedness) for each ancestor of ``row`` with classes below it."""
+        return [
+            (ancestor, DECAY**levels * max(self.wordnet.information_content(ancestor), 0.0))
+            for ancestor, levels in self.wordnet.ancestors(row, MAX_LEVELS)
+            if len(self.wordnet.descendant_classes(ancestor))
+        ]

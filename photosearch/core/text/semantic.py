@@ -20,7 +20,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from photosearch.core.imagenet import NUM_CLASSES, classes_by_name, imagenet_classes
+from photosearch.core.imagenet import NUM_CLASSES, class_names, classes_by_name, imagenet_classes
 from photosearch.core.text.relatedness import ClassRelatedness
 from photosearch.core.text.stopwords import STOP_WORDS
 from photosearch.core.text.wordnet import MAX_LEMMA_WORDS, WordNet
@@ -241,6 +241,19 @@ class SemanticModel:
                 share = self.config.part_weight * weight / top
                 weights[classes] = np.maximum(weights[classes], share)
         return weights
+
+    def related_names(self, concept: Concept, n: int = 3) -> list[str]:
+        """What a word the model cannot see is shown through: its nearest relative in WordNet
+        when that covers many classes ("pigeon" -> bird), else the most weighted classes."""
+        names = class_names()
+        weights = concept.class_weights
+        ranked = [int(i) for i in np.argsort(-weights, kind="stable")[:n] if weights[i] > 0]
+        if concept.synsets:
+            row = max(concept.synsets, key=lambda s: s[1])[0]
+            relative = self.relatedness.nearest_relative(row)
+            if relative is not None and len(self.wordnet.descendant_classes(relative)) > n:
+                return [self.wordnet.synset(relative).name]
+        return [names[i] for i in ranked]
 
     def similar_class_weights(self, vector: np.ndarray | None) -> np.ndarray:
         """Weights in [0, 1] for the ``sim_top`` classes nearest a word-space vector: a softmax
