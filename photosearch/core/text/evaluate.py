@@ -213,3 +213,57 @@ def read_queries(csv_path: str | os.PathLike[str]) -> dict[str, str]:
             if row.get("query"):
                 out.setdefault(row["label"], row["query"])
     return out
+
+
+def tag_check(
+    top_ids: np.ndarray,
+    top_probs: np.ndarray,
+    semantic: np.ndarray,
+    labels: Sequence[str],
+    queries: dict[str, str],
+    model=None,  # type: ignore[no-untyped-def]
+    first: int = 5,
+) -> dict:
+    """How well tags describe photos, without a list of expected tags:
+
+    * ``label_in_first``: among the photos whose top class lies under their label's word, how
+      often the label or a WordNet ancestor of it ("dog", "animal") is among the first tags;
+    * ``unrelated_tags``: the share of all tags with no WordNet relation (same synset, ancestor or
+      descendant) to any of the photo's top-5 classes."""
+    from photosearch.core.imagenet import classes_by_name
+    from photosearch.core.text.semantic import default_model
+    from photosearch.core.text.tags import photo_tags
+
+    model = model or default_model()
+    wordnet = model.wordnet
+
+    def senses(word: str) -> set[int]:
+        rows = {row for row, _ in wordnet.lookup(word)}
+        rows.update(int(wordnet.class_rows[i]) for i in classes_by_name().get(word.lower(), ()))
+        return rows
+
+    def lineage(rows: set[int]) -> set[int]:
+        return rows | {a for row in rows for a, _ in wordnet.ancestors(row)}
+
+    right = hits = total_tags = unrelated = 0
+    for i, label in enumerate(labels):
+        word = queries.get(label, label)
+        label_rows = senses(word)
+        own = {int(c) for row in label_rows for c in wordnet.descendant_classes(row)}
+        tags = [t for t, _ in photo_tags(top_ids[i], top_probs[i], semantic[i], model)]
+        if int(top_ids[i][0]) in own:
+            right += 1
+            hits += any(senses(t) & lineage(label_rows) for t in tags[:first])
+        top_rows = {int(wordnet.class_rows[int(c)]) for c in top_ids[i][:5]}
+        for tag in tags:
+            total_tags += 1
+            tag_rows = senses(tag)
+            related = tag_rows & lineage(top_rows) or any(top_rows & lineage({r}) for r in tag_rows)
+            unrelated += not related
+    return {
+        "photos_with_right_top_class": right,
+        "label_in_first": round(hits / max(right, 1), 4),
+        "first": first,
+        "tags": total_tags,
+        "unrelated_tags": round(unrelated / max(total_tags, 1), 4),
+    }

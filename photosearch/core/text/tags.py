@@ -79,13 +79,36 @@ def photo_tags(
             add(name, ANCESTOR_FACTOR * value)
 
     if semantic is not None and np.any(semantic):
+        seen_rows = [
+            row
+            for row, value in mass.items()
+            if value >= MIN_MASS
+            and (wordnet.class_index(row) is not None or wordnet.depth(row) >= MIN_DEPTH)
+        ]
         for word, cos in model.space.nearest(np.asarray(semantic, np.float32), n=60):
             if cos < MIN_ASSOCIATION:
                 break
-            if _usable_word(model, word) and not _unseen_visible_thing(wordnet, word, mass):
+            if (
+                _usable_word(model, word)
+                and not _unseen_visible_thing(wordnet, word, mass)
+                and _defined_with(wordnet, word, seen_rows)
+            ):
                 add(word, 0.5 * cos * max(scored.values(), default=1.0))
     ranked = sorted(scored.items(), key=lambda kv: -kv[1])
     return ranked[:n]
+
+
+def _defined_with(wordnet, word: str, rows: list[int]) -> bool:  # type: ignore[no-untyped-def]
+    """Whether WordNet's definitions tie ``word`` to what the photo shows: it occurs in the gloss
+    of one of the photo's classes or categories ("liner: a large commercial *ship*…"), or one
+    of them occurs in the gloss of a sense of the word. Word-vector neighbours without such a tie
+    drift off topic (a compass photo's neighbours run on to "quantum" and "gravity")."""
+    forms = set(wordnet.base_forms(word))
+    for row in rows:
+        if forms.intersection(wordnet.synset(row).gloss):
+            return True
+    names = {lemma for row in rows for lemma in wordnet.synset(row).lemmas}
+    return any(names.intersection(wordnet.synset(sense).gloss) for sense, _ in wordnet.lookup(word))
 
 
 # Roots of WordNet's concrete things: living things, made objects, and food.
