@@ -1,17 +1,24 @@
 #!/usr/bin/env python3
-"""Measure text->image and image->image retrieval of the text-search methods on a labelled folder.
+"""Measure text search on labelled folders and over WordNet: one set alone cannot fool it.
 
-    python tools/eval_text.py /work/shared/data/photos-dev \
-        --queries resources/eval/photos-dev-queries.csv [--features CACHE.npz] [--json]
+    python tools/eval_text.py ../shared/data/photos-dev ../shared/data/photos-dev2 \
+        --queries resources/eval/photos-dev-queries.csv [--features-dir CACHE] [--json]
 
-Encodes the photos with the default image encoder (or reads/writes ``--features``), then reports:
+Encodes each folder's photos with the default image encoder (or reads/writes
+``--features-dir/<folder name>.npz``), then reports per folder:
 
 * per method, text->image P@10 and mAP over one query per label (an unreadable query counts 0),
   the number of readable queries, and image->image leave-one-out P@10 of its semantic vectors;
 * the same for a fixed list of broader words (``animal``, ``vehicle``, ``fruit``...), a check on
   query words that are not labels;
+* tags: how often a photo's label (or a WordNet ancestor) is among its first 5 tags, and the
+  share of tags with no WordNet relation to the photo's top classes;
+* good matches: precision and recall of the results a query calls "good";
 * ``--projection-check``: DeViSE projections trained on half of the labels and tested on the
   other half (and the reverse), against ConSE on the same held-out labels.
+
+and once, the photo-free lexical check (photosearch/core/text/lexical_check.py): every lemma of every
+synset with ImageNet classes below it, singular and plural, and every ImageNet class name.
 
 Deterministic: the same photos and resources give the same figures.
 """
@@ -35,11 +42,14 @@ from photosearch.core.text.evaluate import (  # noqa: E402
     METHODS,
     average_precision,
     evaluate_library,
+    match_check,
     precision_at_k,
     read_labels,
     read_queries,
+    tag_check,
     text_to_image,
 )
+from photosearch.core.text.lexical_check import lexical_check  # noqa: E402
 from photosearch.core.text.query import LibraryArrays, compile_query, text_scores  # noqa: E402
 from photosearch.core.text.semantic import (  # noqa: E402
     SemanticConfig,
@@ -183,22 +193,21 @@ def projection_check(arrays: dict, queries: dict[str, str], model: SemanticModel
     ]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("folder", type=Path)
-    parser.add_argument("--queries", type=Path, help="CSV file,label,query (default: labels.csv)")
-    parser.add_argument("--features", type=Path, help="cache of the encoder outputs (.npz)")
-    parser.add_argument("--projection-check", action="store_true")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-
-    arrays = load_arrays(args.folder, args.features)
+def evaluate_folder(
+    folder: Path, queries_csv: Path | None, cache: Path | None, projection: bool
+) -> dict:
+    """Every figure of one labelled folder (see the module docstring)."""
+    arrays = load_arrays(folder, cache)
     labels = np.asarray(arrays["labels"])
-    _, _, queries = read_labels(args.folder)
-    if args.queries:
-        queries.update(read_queries(args.queries))
+    _, _, queries = read_labels(folder)
+    if queries_csv and queries_csv.is_file():
+        queries.update(
+            {k: v for k, v in read_queries(queries_csv).items() if k in set(labels.tolist())}
+        )
     ids, probs = top_k(arrays["P"])
     report = evaluate_library(arrays["F"], ids, probs, labels.tolist(), queries)
+    report["folder"] = folder.name
+    generic = set(" ".join(GENERIC_QUERIES.values()).split()) <= set(labels.tolist())
     for row in report["methods"]:
         name = row["method"]
         changes = METHODS[name]
@@ -208,14 +217,18 @@ def main(argv: list[str] | None = None) -> int:
             else default_model()
         )
         library = LibraryArrays(model.conse(ids.astype(np.intp), probs), ids, probs, arrays["F"])
-        row.update(generic_check(model, library, labels))
-    if args.projection_check:
+        if generic:  # the broader words are written for photos-dev's labels
+            row.update(generic_check(model, library, labels))
+    semantic = default_model().conse(ids.astype(np.intp), probs)
+    report["tags"] = tag_check(ids, probs, semantic, labels.tolist(), queries)
+    report["matches"] = match_check(ids, probs, semantic, labels.tolist(), queries)
+    if projection:
         report["projection_check"] = projection_check(arrays, queries, default_model())
+    return report
 
-    if args.json:
-        print(json.dumps(report, indent=2))
-        return 0
-    print(f"{report['photos']} photos, {report['labels']} labels")
+
+def print_folder(report: dict) -> None:
+    print(f"\n{report['folder']}: {report['photos']} photos, {report['labels']} labels")
     print(
         f"image->image P@10 (visual features, leave-one-out): {report['visual_image_p_at_10']:.3f}"
     )
@@ -224,16 +237,76 @@ def main(argv: list[str] | None = None) -> int:
         f"{'generic P@10':>12s} {'mAP':>6s} {'img->img (sem)':>14s}"
     )
     for row in report["methods"]:
+        generic = (
+            f"{row['generic_p_at_10']:12.3f} {row['generic_map']:6.3f}"
+            if "generic_p_at_10" in row
+            else f"{'-':>12s} {'-':>6s}"
+        )
         print(
             f"{row['method']:26s} {row['text_p_at_10']:9.3f} {row['text_map']:6.3f} "
-            f"{row['readable_queries']:>4d}/{row['queries']:<3d} {row['generic_p_at_10']:12.3f} "
-            f"{row['generic_map']:6.3f} {row['semantic_image_p_at_10']:14.3f}"
+            f"{row['readable_queries']:>4d}/{row['queries']:<3d} {generic} "
+            f"{row['semantic_image_p_at_10']:14.3f}"
         )
+    tags, matches = report["tags"], report["matches"]
+    print(
+        f"tags: label or its ancestor in the first {tags['first']}: {tags['label_in_first']:.3f} "
+        f"(of {tags['photos_with_right_top_class']} photos whose top class is right); "
+        f"tags unrelated to the photo's top classes: {tags['unrelated_tags']:.3f} of {tags['tags']}"
+    )
+    print(
+        f"good matches: {matches['good_matches']}, precision {matches['good_precision']:.3f}, "
+        f"recall {matches['good_recall']:.3f}"
+    )
     for row in report.get("projection_check", []):
         print(
             f"held-out labels: {row['method']:45s} P@10 {row['heldout_text_p_at_10']:.3f} "
             f"mAP {row['heldout_text_map']:.3f}"
         )
+
+
+def print_lexical(lexical: dict) -> None:
+    print(
+        f"\nlexical check over WordNet: {lexical['words']} words (singular and plural); mean share "
+        f"of class weight on their own classes {lexical['mean_share']:.3f}; top class their own "
+        f"{lexical['top_hit_rate']:.3f}; plural agrees with singular "
+        f"{lexical['plural_agreement']:.3f}; ImageNet class names first: "
+        f"{lexical['class_names_first']}/{lexical['class_names']}"
+    )
+    if lexical["class_name_failures"]:
+        print("class names not first: " + ", ".join(lexical["class_name_failures"]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folders", type=Path, nargs="+", metavar="FOLDER")
+    parser.add_argument(
+        "--queries", type=Path, help="CSV file,label,query overriding labels.csv's queries"
+    )
+    parser.add_argument(
+        "--features-dir", type=Path, help="cache of the encoder outputs, one .npz per folder"
+    )
+    parser.add_argument("--projection-check", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+
+    if args.features_dir:
+        args.features_dir.mkdir(parents=True, exist_ok=True)
+    reports = [
+        evaluate_folder(
+            folder,
+            args.queries,
+            args.features_dir / f"{folder.name}.npz" if args.features_dir else None,
+            args.projection_check,
+        )
+        for folder in args.folders
+    ]
+    lexical = lexical_check().as_dict()
+    if args.json:
+        print(json.dumps({"folders": reports, "lexical": lexical}, indent=2))
+        return 0
+    for report in reports:
+        print_folder(report)
+    print_lexical(lexical)
     return 0
 
 

@@ -30,6 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("folder", metavar="DIR")
     p.add_argument("--queries", metavar="CSV", help="file,label,query rows overriding the queries")
+    p.add_argument(
+        "--lexical",
+        action="store_true",
+        help="also run the photo-free check of every WordNet word with photo classes below it",
+    )
     add_json_option(p)
     add_model_options(p)
     add_text_options(p)
@@ -40,7 +45,13 @@ def run(args: argparse.Namespace) -> int:
     from photosearch.core.indexer import Indexer
     from photosearch.core.store import Library
     from photosearch.core.text import build_embedder
-    from photosearch.core.text.evaluate import evaluate_library, read_labels, read_queries
+    from photosearch.core.text.evaluate import (
+        evaluate_library,
+        match_check,
+        read_labels,
+        read_queries,
+        tag_check,
+    )
     from photosearch.core.vector_index import VectorIndex
 
     if not os.path.isdir(args.folder):
@@ -64,15 +75,21 @@ def run(args: argparse.Namespace) -> int:
         if not rows:
             raise CommandError("none of the labelled photos could be indexed")
         keep = np.asarray(rows)
+        kept_labels = [label_of[photos[int(snap.ids[i])].path] for i in rows]
+        ids, probs = snap.top_ids[keep], snap.top_probs[keep]
+        semantic = snap.semantic[keep] if snap.semantic is not None else None
         report = evaluate_library(
-            snap.visual[keep],
-            snap.top_ids[keep],
-            snap.top_probs[keep],
-            [label_of[photos[int(snap.ids[i])].path] for i in rows],
-            queries,
-            semantic=None if snap.semantic is None else snap.semantic[keep],
-            model=embedder.model,
+            snap.visual[keep], ids, probs, kept_labels, queries, semantic, model=embedder.model
         )
+        if semantic is not None:
+            report["tags"] = tag_check(ids, probs, semantic, kept_labels, queries, embedder.model)
+            report["matches"] = match_check(
+                ids, probs, semantic, kept_labels, queries, embedder.model
+            )
+    if args.lexical:
+        from photosearch.core.text.lexical_check import lexical_check
+
+        report["lexical"] = lexical_check(embedder.model).as_dict()
     report["unindexed"] = len(paths) - len(rows)
     if args.json:
         print_json(report)
@@ -87,5 +104,23 @@ def run(args: argparse.Namespace) -> int:
             f"{m['method']:28s} {m['text_p_at_10']:9.3f} {m['text_map']:6.3f} "
             f"{m['readable_queries']:>4d}/{m['queries']:<4d} {m['semantic_image_p_at_10']:9.3f}",
             file=sys.stdout,
+        )
+    if "tags" in report:
+        tags, matches = report["tags"], report["matches"]
+        print(
+            f"tags: label or its ancestor among the first {tags['first']}: "
+            f"{tags['label_in_first']:.3f}; unrelated to the photo's classes: "
+            f"{tags['unrelated_tags']:.3f}"
+        )
+        print(
+            f"good matches: {matches['good_matches']}, precision {matches['good_precision']:.3f},"
+            f" recall {matches['good_recall']:.3f}"
+        )
+    if "lexical" in report:
+        lex = report["lexical"]
+        print(
+            f"lexical check: {lex['words']} words, share on own classes {lex['mean_share']:.3f}, "
+            f"top class own {lex['top_hit_rate']:.3f}, class names first "
+            f"{lex['class_names_first']}/{lex['class_names']}"
         )
     return 0

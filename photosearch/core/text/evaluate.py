@@ -267,3 +267,42 @@ def tag_check(
         "tags": total_tags,
         "unrelated_tags": round(unrelated / max(total_tags, 1), 4),
     }
+
+
+def match_check(
+    top_ids: np.ndarray,
+    top_probs: np.ndarray,
+    semantic: np.ndarray,
+    labels: Sequence[str],
+    queries: dict[str, str],
+    model=None,  # type: ignore[no-untyped-def]
+) -> dict:
+    """Precision and recall of the "good" matches of each label's query (query.GOOD_MATCH), summed
+    over the labels: is the boundary between good and weak matches honest?"""
+    from photosearch.core.text.query import (
+        GOOD_MATCH,
+        LibraryArrays,
+        compile_query,
+        match_confidence,
+    )
+    from photosearch.core.text.semantic import default_model
+
+    model = model or default_model()
+    library = LibraryArrays(np.asarray(semantic, np.float32), top_ids, top_probs)
+    labels_arr = np.asarray(labels)
+    good = right = relevant = 0
+    for label in sorted(set(labels_arr.tolist())):
+        try:
+            confidence = match_confidence(compile_query(queries.get(label, label), model), library)
+        except UnknownQueryError:
+            confidence = None
+        chosen = np.zeros(len(labels_arr), bool) if confidence is None else confidence >= GOOD_MATCH
+        wanted = labels_arr == label
+        good += int(chosen.sum())
+        right += int((chosen & wanted).sum())
+        relevant += int(wanted.sum())
+    return {
+        "good_matches": good,
+        "good_precision": round(right / max(good, 1), 4),
+        "good_recall": round(right / max(relevant, 1), 4),
+    }

@@ -101,6 +101,7 @@ class SemanticModel:
         self.class_vectors = self._build_class_vectors()
         self.class_hubness = self._class_hubness()
         self.relatedness = ClassRelatedness(self.wordnet)
+        self._physical_entity = self.wordnet.lookup("physical entity")[0][0]
         self._concepts: dict[str, Concept] = {}
 
     @property
@@ -212,14 +213,20 @@ class SemanticModel:
         return Concept(text, vector, weights, senses, word_vec is not None, match)
 
     def _visible_senses(self, senses: list[tuple[int, float]]) -> list[tuple[int, float]]:
-        """Reweight senses by how well a photo can show them (see relatedness.py): a photo search
-        for "jacket" means the garment before the book jacket, "beaver" the rodent before the
-        fur. Unchanged when no sense relates to any class."""
+        """Reweight senses by whether a photo can show them: a physical thing can (whether or
+        not the model has a class for it), an abstraction only as far as it is related to photo
+        classes (relatedness.py): "bass" the fish or the instrument before the pitch, "beaver"
+        among its physical senses. Unchanged when no sense can be shown."""
         if not self.config.hierarchy:
             return senses
-        visible = [(row, w * self.relatedness.visibility(row)) for row, w in senses]
+        visible = [(row, w * self._imageability(row)) for row, w in senses]
         total = sum(w for _, w in visible)
         return [(row, w / total) for row, w in visible] if total > 0 else senses
+
+    def _imageability(self, row: int) -> float:
+        if self._physical_entity in (a for a, _ in self.wordnet.ancestors(row)):
+            return 1.0
+        return self.relatedness.visibility(row)
 
     def _hierarchy_weights(self, text: str, senses: list[tuple[int, float]]) -> np.ndarray:
         """(1000,) WordNet class weights of a word: each sense's related classes, scaled by the
