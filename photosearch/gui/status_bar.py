@@ -37,6 +37,9 @@ def format_eta(seconds: float | None) -> str:
 
 
 def progress_text(progress: Any, paused: bool = False) -> str:
+    if progress.phase == "wait":
+        holder = f" (pid {progress.pid})" if getattr(progress, "pid", None) else ""
+        return f"Waiting for another photosearch process{holder} that is indexing this library…"
     if progress.phase == "scan":
         return (
             f"Scanning folders… {progress.done:,} files" if progress.done else "Scanning folders…"
