@@ -162,6 +162,7 @@ def format_duration(seconds: float | None) -> str:
 def run_command(args: argparse.Namespace) -> int:
     from photosearch.core.db import DatabaseCorruptError
     from photosearch.core.imageio import ImageLoadError
+    from photosearch.core.store import REPAIR_HINT
 
     use_safe_streams()
     try:
@@ -170,11 +171,8 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"photosearch: {exc}", file=sys.stderr)
         return 2
     except DatabaseCorruptError as exc:
-        print(
-            f"photosearch: {exc}\nRun `photosearch repair --db {exc_path(exc, args)}` to set the "
-            f"damaged file aside and start a fresh library (your photos are not touched).",
-            file=sys.stderr,
-        )
+        hint = REPAIR_HINT.format(path=exc_path(exc, args))
+        print(f"photosearch: {exc}\n{hint}", file=sys.stderr)
         return 3
     except DatabaseError as exc:
         print(f"photosearch: {exc}", file=sys.stderr)

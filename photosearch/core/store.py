@@ -238,11 +238,12 @@ class Library:
 
         Raises :class:`DatabaseCorruptError` naming the first problems; a clean result is
         remembered in the meta table (:meth:`integrity_check_due`)."""
-        problems = [
-            str(r[0]) for r in self.reader().query("PRAGMA quick_check(10)") if r[0] != "ok"
-        ]
+        rows = self.reader().query("PRAGMA quick_check(10)")
+        lines = [line for r in rows for line in str(r[0]).splitlines()]
+        problems = [line for line in lines if line != "ok" and not line.startswith("***")]
         if problems:
-            raise DatabaseCorruptError(f"{self.path} is damaged: " + "; ".join(problems[:3]))
+            more = " (and more)" if len(problems) > 3 else ""
+            raise DatabaseCorruptError(f"{self.path} is damaged: {'; '.join(problems[:3])}{more}")
         self.set_meta(LAST_CHECK_KEY, repr(time.time()))
 
     def integrity_check_due(self, days: float = INTEGRITY_CHECK_DAYS) -> bool:

@@ -150,6 +150,10 @@ class StatusBar(QStatusBar):
         self.errors = QToolButton(objectName="linkButton")
         self.errors.hide()
         self.errors.clicked.connect(self.errors_clicked)
+        self.damage = QLabel()  # stays until the app closes: searches replace `message`
+        self.damage.setWordWrap(True)
+        self.damage.hide()
+        self.addWidget(self.damage, 1)
         self.addWidget(self.message, 1)
         self.addPermanentWidget(self.model_state)
         self.addPermanentWidget(self.progress)
@@ -159,6 +163,12 @@ class StatusBar(QStatusBar):
 
     def set_message(self, text: str) -> None:
         self.message.setText(text)
+
+    def show_damage(self, text: str) -> None:
+        """The library file is damaged: say so, with what to do, for as long as the app runs."""
+        self.damage.setText(f"⚠ {text}")
+        self.damage.setToolTip(text)
+        self.damage.show()
 
     def set_model_state(self, state: str) -> None:
         texts = {
