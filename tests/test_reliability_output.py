@@ -139,4 +139,3 @@ def test_classify_json_with_the_real_model(library):
     """classify always runs the model (the other commands use the stored vectors)."""
     data = loads(cli("classify", library.cafe, "--json"))
     assert names(data) == [library.cafe] and len(data[0]["labels"]) == 5
-
