@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from photosearch.cli.output import use_safe_streams
+
+    use_safe_streams()  # before argparse, whose messages may quote a file name
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

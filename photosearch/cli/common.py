@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -11,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from photosearch.cli.output import print_json as print_json
+from photosearch.cli.output import use_safe_streams
 from photosearch.core.db import DatabaseError
 
 log = logging.getLogger("photosearch")
@@ -105,11 +106,6 @@ def load_encoder_from(args: argparse.Namespace) -> Any:
         raise CommandError(str(exc)) from exc
 
 
-def print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
-
-
 def absolute(path: str) -> str:
     return str(Path(path).expanduser().absolute())
 
@@ -166,18 +162,17 @@ def format_duration(seconds: float | None) -> str:
 def run_command(args: argparse.Namespace) -> int:
     from photosearch.core.db import DatabaseCorruptError
     from photosearch.core.imageio import ImageLoadError
+    from photosearch.core.store import REPAIR_HINT
 
+    use_safe_streams()
     try:
         return int(args.func(args) or 0)
     except CommandError as exc:
         print(f"photosearch: {exc}", file=sys.stderr)
         return 2
     except DatabaseCorruptError as exc:
-        print(
-            f"photosearch: {exc}\nRun `photosearch repair --db {exc_path(exc, args)}` to set the "
-            f"damaged file aside and start a fresh library (your photos are not touched).",
-            file=sys.stderr,
-        )
+        hint = REPAIR_HINT.format(path=exc_path(exc, args))
+        print(f"photosearch: {exc}\n{hint}", file=sys.stderr)
         return 3
     except DatabaseError as exc:
         print(f"photosearch: {exc}", file=sys.stderr)

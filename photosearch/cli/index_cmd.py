@@ -28,7 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="add folders to the library and index their photos",
         description="Add folders (remembered) and bring the library in sync with every watched "
         "folder: new photos are embedded, moved ones keep their embedding, vanished ones leave "
-        "the results. Returns when every photo is embedded.",
+        "the results. Returns when every photo is embedded. While another photosearch process "
+        "indexes the same library (the app, `watch`, another `index`), waits for it first.",
     )
     p.add_argument(
         "folders", nargs="*", metavar="DIR", help="folders to add (default: re-sync all)"
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
             library, encoder, semantic, batch_size=args.batch_size, decode_workers=args.workers
         )
         bar = ProgressBar(True if args.progress else None)
-        summary = indexer.run(on_progress=bar.update)
+        summary = indexer.run(on_progress=_with_wait_message(bar.update))
     data = summary.as_dict()
     data["inference"] = inference_info(encoder)
     if args.json:
@@ -77,6 +78,20 @@ def run(args: argparse.Namespace) -> int:
         for path, message in summary.problems[:20]:
             print(f"  skipped {path}: {message}", file=sys.stderr)
     return 0
+
+
+def _with_wait_message(update: Any) -> Any:
+    """Progress that also says, on stderr, when the run waits for another process's indexer
+    (the indexer reports the wait once)."""
+    from photosearch.core.indexer import waiting_message
+
+    def on_progress(progress: Any) -> None:
+        if progress.phase == "wait":
+            print(f"photosearch: {waiting_message(progress.pid)}…", file=sys.stderr, flush=True)
+        else:
+            update(progress)
+
+    return on_progress
 
 
 def inference_info(encoder: Any) -> dict[str, str]:

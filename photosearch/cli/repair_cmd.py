@@ -3,30 +3,43 @@
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
-from photosearch.cli.common import add_db_option
+from photosearch.cli.common import CommandError, add_db_option
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "repair",
-        help="move a damaged library database aside and create a new one",
-        description="Renames the database (and its -wal/-shm files) to *.damaged-TIMESTAMP and "
-        "creates an empty library with the same folders when they can still be read. Run "
-        "`photosearch index` afterwards to rebuild. Photos are never touched.",
+        help="keep a copy of a damaged library database and start a new one",
+        description="Copies the database (and its -wal/-shm files) to a new file "
+        "*.damaged-TIMESTAMP beside it and puts an empty library with the same folders (when "
+        "they can still be read) in its place. Run `photosearch index` afterwards to rebuild. "
+        "Refused while the library is open in another photosearch process, and for a library "
+        "that passes the integrity check unless --force is given. Photos are never touched.",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="start afresh even though the library passes the integrity check",
     )
     add_db_option(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from photosearch.core.repair import set_aside_and_rebuild
+    from photosearch.core.repair import LibraryHealthyError, repair_library
     from photosearch.core.store import default_db_path
 
     path = Path(args.db) if args.db else default_db_path()
-    kept, folders = set_aside_and_rebuild(path, time.strftime("%Y%m%d-%H%M%S"))
-    print(f"damaged library kept as {kept}")
-    print(f"new library at {path} with {len(folders)} folders; run `photosearch index` to rebuild")
+    try:
+        result = repair_library(path, force=args.force)
+    except LibraryHealthyError as exc:
+        raise CommandError(str(exc)) from exc
+    what = "damaged library" if result.was_damaged else "old library"
+    print(f"{what} kept as {result.kept}")
+    print(
+        f"new library at {path} with {len(result.folders)} folders; "
+        "run `photosearch index` to rebuild"
+    )
     return 0

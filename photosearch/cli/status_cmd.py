@@ -15,6 +15,12 @@ from photosearch.core.units import format_bytes
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("status", help="counts per status, folders, database size, model")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="first check the whole database file for damage (PRAGMA quick_check; exit "
+        "status 3 with the repair hint when it is damaged)",
+    )
     add_db_option(p)
     add_json_option(p)
     p.set_defaults(func=run)
@@ -22,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     with open_library(args) as library:
+        if args.check:
+            library.check_integrity()  # raises DatabaseCorruptError: exit status 3 and the hint
         counts = library.status_counts()
         per_folder = library.folder_counts()
         folders = [
@@ -44,12 +52,16 @@ def run(args: argparse.Namespace) -> int:
             "word_space": library.semantic_space(),
             "errors": [{"path": p.path, "message": p.error} for p in library.errors(50)],
         }
+        if args.check:
+            data["integrity"] = "ok"
     if args.json:
         print_json(data)
         return 0
     print(f"library   {data['database']} ({format_bytes(data['database_bytes'])})")
     print(f"model     {data['model'] or '-'}")
     print(f"words     {data['word_space'] or '-'}")
+    if args.check:
+        print("check     ok (no damage found in the whole file)")
     print(
         "photos    "
         + ", ".join(f"{n} {s}" for s, n in counts.items())

@@ -24,6 +24,7 @@ from photosearch.cli.common import (
     load_encoder_from,
     open_library,
 )
+from photosearch.core.db import DatabaseError
 
 log = logging.getLogger("photosearch.watch")
 
@@ -72,7 +73,7 @@ class _ProgressLog:
 
     def __call__(self, progress: Any) -> None:
         if progress.phase != "embed":
-            return
+            return  # "wait" (another process indexing) is logged by the indexer itself
         now = time.monotonic()
         if now - self._last >= self.every and progress.done < progress.total:
             self._last = now
@@ -128,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
             service.stop(timeout=None)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+        if isinstance(service.error, DatabaseError):
+            raise service.error  # exit status 3, with the repair hint when the file is damaged
         if service.error is not None:
             raise CommandError(f"watching stopped: {service.error}")
         counts = library.status_counts()

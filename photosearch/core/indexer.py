@@ -28,6 +28,7 @@ import numpy as np
 
 from photosearch.core.db import Database
 from photosearch.core.imageio import ImageLoadError, looks_like_image, open_image_with_info
+from photosearch.core.locks import IndexingLock
 from photosearch.core.scanner import ScanResult, bytes_hash, sync_folders
 from photosearch.core.store import (
     VISUAL_TABLE,
@@ -66,13 +67,20 @@ class Encoder(Protocol):
 
 @dataclass
 class Progress:
-    phase: str  # "scan" | "embed" | "done"
+    phase: str  # "wait" (for another process's indexer) | "scan" | "embed" | "done"
     done: int
     total: int
     errors: int = 0
     rate: float = 0.0  # photos per second over the run so far
     eta_s: float | None = None
     path: str = ""
+    pid: int | None = None  # "wait": the process that is indexing, when known
+
+
+def waiting_message(pid: int | None) -> str:
+    """What a run says while another process indexes the same library."""
+    holder = f" (pid {pid})" if pid else ""
+    return f"another photosearch process is indexing this library{holder}; waiting for it to finish"
 
 
 @dataclass
@@ -134,6 +142,10 @@ class Controls:
     @property
     def stopped(self) -> bool:
         return self._stop.is_set()
+
+    def wait_stopped(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a stop; True once stopped."""
+        return self._stop.wait(timeout)
 
     def wait_if_paused(self) -> None:
         self._running.wait()
@@ -232,6 +244,19 @@ class Indexer:
         self.decode_workers = decode_workers or default_decode_workers()
         self.controls = controls or Controls()
         self._prepared = False
+        self._indexing_lock = IndexingLock(library.path)
+
+    # --- one indexer per library ---------------------------------------------------------
+    def _lock(self, on_progress: Callable[[Progress], None] | None) -> bool:
+        """Take the library's indexing lock, waiting while another process holds it (its
+        photos would otherwise be embedded twice); False when stopped while waiting."""
+
+        def on_wait(pid: int | None) -> None:
+            log.info("%s", waiting_message(pid))
+            if on_progress is not None:
+                on_progress(Progress("wait", 0, 0, pid=pid))
+
+        return self._indexing_lock.acquire(on_wait, self.controls.wait_stopped)
 
     # --- setup ---------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -266,17 +291,22 @@ class Indexer:
         on_progress: Callable[[Progress], None] | None = None,
     ) -> IndexSummary:
         started = time.monotonic()
-        self.prepare()
-        if on_progress:
-            on_progress(Progress("scan", 0, 0))
-        scan = sync_folders(
-            self.library,
-            list(folders) if folders is not None else None,
-            self.encoder.model_id,
-            (lambda n: on_progress(Progress("scan", n, 0))) if on_progress else None,
-        )
-        summary = self._summary_from_scan(scan)
-        embedded, errors = self.embed_pending(on_progress)
+        if not self._lock(on_progress):
+            return IndexSummary(seconds=time.monotonic() - started)
+        try:
+            self.prepare()
+            if on_progress:
+                on_progress(Progress("scan", 0, 0))
+            scan = sync_folders(
+                self.library,
+                list(folders) if folders is not None else None,
+                self.encoder.model_id,
+                (lambda n: on_progress(Progress("scan", n, 0))) if on_progress else None,
+            )
+            summary = self._summary_from_scan(scan)
+            embedded, errors = self.embed_pending(on_progress)
+        finally:
+            self._indexing_lock.release()
         summary.embedded, summary.errors = embedded, errors
         summary.seconds = time.monotonic() - started
         return summary
@@ -305,6 +335,14 @@ class Indexer:
         self, on_progress: Callable[[Progress], None] | None = None
     ) -> tuple[int, int]:
         """Embed every pending photo; returns (embedded, errors)."""
+        if not self._lock(on_progress):
+            return 0, 0
+        try:
+            return self._embed_pending(on_progress)
+        finally:
+            self._indexing_lock.release()
+
+    def _embed_pending(self, on_progress: Callable[[Progress], None] | None) -> tuple[int, int]:
         self.prepare()
         todo = self.pending()
         total = len(todo)

@@ -18,7 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from photosearch.core.db import Database, DatabaseError
+from photosearch.core.db import Database, DatabaseCorruptError, DatabaseError, DatabaseLockedError
+from photosearch.core.locks import FileLock, open_lock_path, until, wait_for_lock
+from photosearch.core.private import create_private_file, make_private_dirs
 from photosearch.core.schema import migrate
 from photosearch.core.writer import Writer
 
@@ -133,8 +135,44 @@ def top_classes(probs: np.ndarray, k: int = TOP_K_CLASSES) -> tuple[np.ndarray, 
     return ids.astype(np.uint16), np.take_along_axis(probs, ids, axis=1)
 
 
+BUSY_TIMEOUT_S = 30.0  # how long a connection waits for another process's lock
+# How often `watch` and the app run PRAGMA quick_check on the whole file (on start when the last
+# check is older; damage in pages that queries never read goes unnoticed otherwise).
+INTEGRITY_CHECK_DAYS = 3
+LAST_CHECK_KEY = "last_integrity_check"
+REPAIR_HINT = (
+    "Run `photosearch repair --db {path}` to set the damaged file aside and start a fresh "
+    "library (your photos are not touched)."
+)
+
+
+def switch_to_wal(db: Database, timeout_s: float = BUSY_TIMEOUT_S) -> None:
+    """``PRAGMA journal_mode=WAL``, retried while another process holds a lock.
+
+    The busy time-out does not cover this switch: when waiting could deadlock (another process
+    holding a write lock, e.g. several processes creating one new library at once), SQLite
+    answers "database is locked" at once instead of calling the busy handler.
+    """
+    deadline = time.monotonic() + timeout_s
+    delay = 0.001
+    while True:
+        try:
+            mode = db.scalar("PRAGMA journal_mode=WAL")
+        except DatabaseLockedError:
+            mode = None
+            if time.monotonic() >= deadline:
+                raise
+        if mode is not None and str(mode).lower() == "wal":
+            return
+        if mode is not None and time.monotonic() >= deadline:
+            log.warning("%s stays in journal mode %s (WAL is not possible here)", db.path, mode)
+            return
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
 def _configure(db: Database) -> None:
-    db.execute("PRAGMA journal_mode=WAL")
+    switch_to_wal(db)
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA foreign_keys=ON")
     migrate(db)
@@ -146,10 +184,16 @@ class Library:
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path is not None else default_db_path()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(self.path.parent)
         except OSError as exc:
             raise DatabaseError(f"cannot create the data folder {self.path.parent}: {exc}") from exc
-        self.writer = Writer(self.path, _configure)
+        self._open_lock = _hold_open_lock(self.path)
+        try:
+            _create_private_database(self.path)
+            self.writer = Writer(self.path, _configure)
+        except BaseException:
+            self._open_lock.release()
+            raise
         self._local = threading.local()
         self._readers: list[Database] = []
         self._readers_lock = threading.Lock()
@@ -180,12 +224,42 @@ class Library:
             for db in self._readers:
                 db.close()
             self._readers.clear()
+        self._open_lock.release()
 
     def __enter__(self) -> Library:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # --- health --------------------------------------------------------------------------
+    def check_integrity(self) -> None:
+        """``PRAGMA quick_check`` of the whole file (every page, not only what queries read).
+
+        Raises :class:`DatabaseCorruptError` naming the first problems; a clean result is
+        remembered in the meta table (:meth:`integrity_check_due`)."""
+        rows = self.reader().query("PRAGMA quick_check(10)")
+        lines = [line for r in rows for line in str(r[0]).splitlines()]
+        problems = [line for line in lines if line != "ok" and not line.startswith("***")]
+        if problems:
+            more = " (and more)" if len(problems) > 3 else ""
+            raise DatabaseCorruptError(f"{self.path} is damaged: {'; '.join(problems[:3])}{more}")
+        self.set_meta(LAST_CHECK_KEY, repr(time.time()))
+
+    def integrity_check_due(self, days: float = INTEGRITY_CHECK_DAYS) -> bool:
+        """Whether the last clean :meth:`check_integrity` is older than ``days`` (or never ran)."""
+        try:
+            last = float(self.meta(LAST_CHECK_KEY) or 0)
+        except ValueError:
+            last = 0.0
+        return time.time() - last >= days * 86400 or last > time.time() + 86400
+
+    def check_integrity_if_due(self, days: float = INTEGRITY_CHECK_DAYS) -> bool:
+        """:meth:`check_integrity` when due; returns whether a check ran."""
+        if not self.integrity_check_due(days):
+            return False
+        self.check_integrity()
+        return True
 
     # --- meta ----------------------------------------------------------------------------
     def meta(self, key: str, default: str | None = None) -> str | None:
@@ -338,6 +412,32 @@ class Library:
         if row is None:
             return None
         return decode_classes(row[0], row[1])
+
+
+def _hold_open_lock(path: Path, timeout_s: float = BUSY_TIMEOUT_S) -> FileLock:
+    """The shared lock every process holding the library open keeps (``repair`` takes it
+    exclusively). Without a lock file (a read-only folder) the library opens unlocked: SQLite
+    then reports what it cannot do."""
+    lock = FileLock(open_lock_path(path))
+    try:
+        held = wait_for_lock(lock, stop_wait=until(time.monotonic() + timeout_s), shared=True)
+    except OSError as exc:
+        log.debug("no lock file for %s: %s", path, exc)
+        return lock
+    if not held:
+        raise DatabaseLockedError(
+            f"{path} is being repaired by another photosearch process; try again when it is done"
+        )
+    return lock
+
+
+def _create_private_database(path: Path) -> None:
+    """Create a new library file 0600 before SQLite opens it: SQLite would make it 0644, and
+    gives its -wal and -shm files the mode of the database file."""
+    try:
+        create_private_file(path)
+    except OSError as exc:  # e.g. a read-only folder: SQLite's own error says it better
+        log.debug("cannot create %s: %s", path, exc)
 
 
 # --- helpers that run on the writer thread, inside a transaction ------------------------------

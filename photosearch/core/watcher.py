@@ -33,6 +33,13 @@ seconds between inference batches. The database writer thread is not lowered, so
 the GUI's own writes) are never starved. The encoder's torch thread count is already limited
 (:func:`photosearch.core.encoder.configure_threads`, ``PHOTOSEARCH_TORCH_THREADS``).
 
+Damage that queries never read goes unnoticed, so on start, and then whenever it falls due, the
+service runs ``PRAGMA quick_check`` over the whole file if the last clean check is older than
+``integrity_check_days`` (:data:`~photosearch.core.store.INTEGRITY_CHECK_DAYS`; the time is kept
+in the library's meta table). Damage, found by that check or by any query, stops the service
+(state ``error``, :attr:`WatchService.error` a ``DatabaseCorruptError``): writing on could only
+make it worse.
+
 Callbacks (``on_progress``, ``on_change``, ``on_state``) are plain callables invoked on the worker
 thread; they must return quickly (a GUI forwards them as queued Qt signals). No Qt here.
 """
@@ -50,7 +57,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from photosearch.core.db import Database
+from photosearch.core.db import Database, DatabaseCorruptError
 from photosearch.core.imageio import is_supported
 from photosearch.core.indexer import Controls, Encoder, Indexer, Progress, SemanticEmbedder
 from photosearch.core.scanner import (
@@ -66,6 +73,7 @@ from photosearch.core.scanner import (
     walk_photos,
 )
 from photosearch.core.store import (
+    INTEGRITY_CHECK_DAYS,
     Folder,
     Library,
     bump_seq,
@@ -384,6 +392,7 @@ class WatchService:
         decode_workers: int | None = None,
         nice: int = 10,
         batch_pause: float = 0.02,
+        integrity_check_days: float | None = INTEGRITY_CHECK_DAYS,
     ) -> None:
         self.library = library
         self.encoder_factory = encoder_factory
@@ -399,6 +408,8 @@ class WatchService:
         self.decode_workers = decode_workers or max(1, min(4, (os.cpu_count() or 2) // 2))
         self.nice = nice
         self.batch_pause = batch_pause
+        self.integrity_check_days = integrity_check_days
+        self._next_integrity_check = 0.0  # time.time() of the next due check
         self.error: BaseException | None = None
         self.indexer: Indexer | None = None
 
@@ -595,6 +606,7 @@ class WatchService:
 
     def _run(self) -> None:
         try:
+            self._check_integrity_if_due()  # before the model loads: a damaged file stops here
             self._lower_priority()
             self._overflow_hook = _OverflowHook(self)
             logging.getLogger("watchdog.observers").addHandler(self._overflow_hook)
@@ -613,6 +625,10 @@ class WatchService:
             if not self._stopping:
                 self._full_scan()
             self._loop()
+        except DatabaseCorruptError as exc:
+            log.error("the watch service stopped: %s", exc)
+            self.error = exc
+            self._set_state("error")
         except Exception as exc:
             log.exception("the watch service stopped on an error")
             self.error = exc
@@ -658,6 +674,8 @@ class WatchService:
             except WriterClosedError:
                 log.warning("the library was closed: the watch service stops")
                 return
+            except DatabaseCorruptError:
+                raise  # writing on into a damaged file can only make it worse
             except Exception:
                 # e.g. the database locked by another program for longer than its timeout:
                 # the events taken are lost, so rescan everything once it works again
@@ -676,6 +694,7 @@ class WatchService:
         """One round of work; returns the next periodic check time and whether to go on at
         once (more may be pending) rather than wait."""
         now = time.monotonic()
+        self._check_integrity_if_due()
         if events:
             self._take_events(events, now)
         if "folders" in requests or "root" in requests or now >= next_check:
@@ -693,6 +712,17 @@ class WatchService:
             self._sync(ready)
         busy = not self._paused and self._has_pending() and self._embed() > 0
         return next_check, busy
+
+    def _check_integrity_if_due(self) -> None:
+        """Every ``integrity_check_days``: a quick check of the whole file, which raises
+        DatabaseCorruptError on damage (the time of the last clean check is in the library)."""
+        days = self.integrity_check_days
+        if days is None or time.time() < self._next_integrity_check:
+            return
+        if self.library.integrity_check_due(days):
+            log.info("checking the library file for damage (every %g days)", days)
+            self.library.check_integrity()
+        self._next_integrity_check = time.time() + min(days * 86400, 3600.0)
 
     def _wait(self, next_check: float) -> None:
         now = time.monotonic()

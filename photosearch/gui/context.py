@@ -10,8 +10,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from photosearch.core.db import DatabaseCorruptError
 from photosearch.core.search import Searcher
-from photosearch.core.store import Library
+from photosearch.core.store import REPAIR_HINT, Library
 from photosearch.gui import search_service
 from photosearch.gui.indexing import IndexingService
 from photosearch.gui.models import EncoderFactory, ModelService
@@ -23,6 +24,7 @@ from photosearch.gui.thumbnails import ThumbnailCache, ThumbnailLoader
 log = logging.getLogger(__name__)
 
 POLL_MS = 500
+INTEGRITY_POLL_MS = 3_600_000  # how often a running app asks whether a damage check is due
 _DEFAULT = object()
 
 
@@ -57,6 +59,8 @@ class LibraryMonitor(QObject):
 
 
 class AppContext(QObject):
+    damage_found = Signal(str)  # a message for the user: the library file is damaged
+
     def __init__(
         self,
         library: Library,
@@ -83,6 +87,10 @@ class AppContext(QObject):
             self,  # type: ignore[arg-type]
         )
         self.monitor = LibraryMonitor(library, parent=self)
+        # The periodic whole-file check has its own thread: it may read for seconds.
+        self.check_runner = TaskRunner(1, "integrity-check", self)
+        self._check_timer = QTimer(self, interval=INTEGRITY_POLL_MS)
+        self._check_timer.timeout.connect(self.check_integrity)
         self._closed = False
 
     @property
@@ -100,6 +108,24 @@ class AppContext(QObject):
         if self.library.folders():
             self.indexing.start()
         self.indexing.start_watcher()
+        self.check_integrity()
+        self._check_timer.start()
+
+    def check_integrity(self) -> None:
+        """Check the library file for damage when the last check is older than
+        INTEGRITY_CHECK_DAYS; damage stops indexing (more writes could only make it worse) and
+        is reported through ``damage_found``."""
+        self.check_runner.run(self.library.check_integrity_if_due, on_failure=self._check_failed)
+
+    def _check_failed(self, exc: BaseException) -> None:
+        if not isinstance(exc, DatabaseCorruptError):
+            log.warning("cannot check the library for damage: %s", exc)
+            return
+        log.error("%s", exc)
+        self._check_timer.stop()
+        self.indexing.stop_watcher()
+        self.indexing.stop()
+        self.damage_found.emit(f"{exc}. {REPAIR_HINT.format(path=self.library.path)}")
 
     def shutdown(self) -> None:
         """Stop every worker and close the library; safe to call twice."""
@@ -107,6 +133,8 @@ class AppContext(QObject):
             return
         self._closed = True
         self.monitor.stop()
+        self._check_timer.stop()
+        self.check_runner.shutdown()
         self.indexing.shutdown()
         self.search_runner.shutdown()
         self.io_runner.shutdown()

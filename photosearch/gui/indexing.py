@@ -133,6 +133,7 @@ class IndexingService(QObject):
             self.semantic_factory,
             on_progress=self._throttled(),
             on_state=self._watcher_state,
+            integrity_check_days=None,  # the app checks on its own (AppContext.check_integrity)
         )
         if self._paused:
             self._watcher.pause()

@@ -141,6 +141,7 @@ class MainWindow(QMainWindow):
         ctx.indexing.progress.connect(status.show_progress)
         ctx.indexing.finished.connect(self._indexing_finished)
         ctx.indexing.failed.connect(lambda msg: status.set_message(f"Indexing stopped: {msg}"))
+        ctx.damage_found.connect(status.show_damage)
         ctx.indexing.paused_changed.connect(status.set_paused)
         status.pause_clicked.connect(ctx.indexing.pause)
         status.resume_clicked.connect(ctx.indexing.resume)

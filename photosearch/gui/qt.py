@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import (
     QAbstractListModel,
+    QBuffer,
     QByteArray,
     QDate,
     QEvent,
     QEventLoop,
+    QIODevice,
     QItemSelectionModel,
     QMimeData,
     QModelIndex,
@@ -106,6 +108,7 @@ __all__ = [
     "QAction",
     "QApplication",
     "QBrush",
+    "QBuffer",
     "QCloseEvent",
     "QByteArray",
     "QCheckBox",
@@ -133,6 +136,7 @@ __all__ = [
     "QIcon",
     "QImage",
     "QImageReader",
+    "QIODevice",
     "QItemSelectionModel",
     "QMouseEvent",
     "QKeyEvent",

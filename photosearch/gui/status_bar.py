@@ -37,6 +37,9 @@ def format_eta(seconds: float | None) -> str:
 
 
 def progress_text(progress: Any, paused: bool = False) -> str:
+    if progress.phase == "wait":
+        holder = f" (pid {progress.pid})" if getattr(progress, "pid", None) else ""
+        return f"Waiting for another photosearch process{holder} that is indexing this library…"
     if progress.phase == "scan":
         return (
             f"Scanning folders… {progress.done:,} files" if progress.done else "Scanning folders…"
@@ -147,6 +150,10 @@ class StatusBar(QStatusBar):
         self.errors = QToolButton(objectName="linkButton")
         self.errors.hide()
         self.errors.clicked.connect(self.errors_clicked)
+        self.damage = QLabel()  # stays until the app closes: searches replace `message`
+        self.damage.setWordWrap(True)
+        self.damage.hide()
+        self.addWidget(self.damage, 1)
         self.addWidget(self.message, 1)
         self.addPermanentWidget(self.model_state)
         self.addPermanentWidget(self.progress)
@@ -156,6 +163,12 @@ class StatusBar(QStatusBar):
 
     def set_message(self, text: str) -> None:
         self.message.setText(text)
+
+    def show_damage(self, text: str) -> None:
+        """The library file is damaged: say so, with what to do, for as long as the app runs."""
+        self.damage.setText(f"⚠ {text}")
+        self.damage.setToolTip(text)
+        self.damage.show()
 
     def set_model_state(self, state: str) -> None:
         texts = {

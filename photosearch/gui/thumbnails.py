@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -16,10 +17,14 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
+from photosearch.core.private import make_private_dirs, write_private_file
 from photosearch.core.store import default_cache_dir
 from photosearch.gui.qt import (
+    QBuffer,
+    QByteArray,
     QImage,
     QImageReader,
+    QIODevice,
     QObject,
     QPixmap,
     QRunnable,
@@ -46,7 +51,8 @@ def cache_key(path: str, size: int, mtime: float, side: int = CACHE_SIDE) -> str
 
 
 class ThumbnailCache:
-    """The on-disk cache. Thread-safe (files are written atomically)."""
+    """The on-disk cache. Thread-safe (files are written atomically). Private: folders 0700,
+    files 0600, whatever the umask (a thumbnail shows a photo)."""
 
     def __init__(self, folder: Path | None = None, side: int = CACHE_SIDE) -> None:
         self.folder = Path(folder) if folder is not None else default_thumbnail_dir()
@@ -71,14 +77,35 @@ class ThumbnailCache:
                 return image
         image = decode_scaled(path, self.side)
         if not image.isNull():
-            try:
-                cached.parent.mkdir(parents=True, exist_ok=True)
-                tmp = cached.with_name(f"{cached.stem}.{threading.get_ident()}.tmp")
-                if image.save(str(tmp), "JPEG", 86):
-                    os.replace(tmp, cached)
-            except OSError as exc:  # a full or read-only cache must not stop the thumbnails
-                log.debug("cannot write thumbnail cache %s: %s", cached, exc)
+            self._store(image, cached)
         return image
+
+    @staticmethod
+    def _store(image: QImage, cached: Path) -> None:
+        data = jpeg_bytes(image)
+        if data is None:
+            return
+        tmp = cached.with_name(f"{cached.stem}.{os.getpid()}-{threading.get_ident()}.tmp")
+        try:
+            make_private_dirs(cached.parent)
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(tmp)  # left by a crash: the name is this thread's alone
+            write_private_file(tmp, data)
+            os.replace(tmp, cached)
+        except OSError as exc:  # a full or read-only cache must not stop the thumbnails
+            log.debug("cannot write thumbnail cache %s: %s", cached, exc)
+            with contextlib.suppress(OSError):
+                os.remove(tmp)
+
+
+def jpeg_bytes(image: QImage, quality: int = 86) -> bytes | None:
+    """``image`` encoded as JPEG in memory (written to disk by the caller, with its mode)."""
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    ok = image.save(buffer, "JPEG", quality)
+    buffer.close()
+    return bytes(data.data()) if ok else None
 
 
 def decode_scaled(path: str, short_side: int) -> QImage:
