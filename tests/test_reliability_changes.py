@@ -202,3 +202,20 @@ def wait_for(condition: Callable[[], object], what: str, timeout: float = 30.0) 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.02)
+
+
+def test_the_thumbnail_of_a_photo_replaced_with_the_same_size_and_mtime_is_redone(
+    qapp, tmp_path: Path
+) -> None:
+    from photosearch.gui.thumbnails import ThumbnailCache
+
+    old, new = same_size_pair()
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(old)
+    cache = ThumbnailCache(tmp_path / "thumbs")
+    first = cache.load(str(photo))
+    first_file = cache.file_for(str(photo))
+    assert not first.isNull() and first_file is not None and first_file.exists()
+    rewrite_in_place(photo, new)
+    assert cache.file_for(str(photo)) != first_file
+    assert cache.load(str(photo)) != first  # decoded again, from the new content
