@@ -171,9 +171,14 @@ def sync_paths(
     result = ScanResult()
     seen: dict[str, tuple[int, FileEntry | None]] = {}
     unreadable: dict[str, str] = {}
+    available: dict[int, bool] = {}
     for path in dict.fromkeys(paths):
         folder = _owner(path, folders)
-        if folder is None or not _watchable(path, folder.path) or not folder_available(folder):
+        if folder is None or not _watchable(path, folder.path):
+            continue
+        if folder.id not in available:
+            available[folder.id] = folder_available(folder)
+        if not available[folder.id]:
             continue
         try:
             st = os.stat(path)
