@@ -429,8 +429,9 @@ def build_corpus(root: Path, outside: Path) -> list[Kind]:
     (odd / "folder-link-out").symlink_to(outside, target_is_directory=True)
     add(
         "symlinks to a file and a folder outside the library",
-        [odd / "link-out.jpg", odd / "folder-link-out" / "elsewhere.jpg"],
-        "indexed",
+        [odd / "link-out.jpg", odd / "folder-link-out"],
+        "problem",
+        "outside the watched folders (not followed)",
     )
     first = put("hard-a.jpg", sample_jpeg_bytes(2))
     os.link(first, odd / "hard-b.jpg")

@@ -110,6 +110,8 @@ class _Decoded:
     error: str | None = None
     size: int = 0
     mtime: float = 0.0
+    ctime: float | None = None
+    inode: int | None = None
     content_hash: str = ""
     width: int = 0
     height: int = 0
@@ -179,7 +181,14 @@ def read_and_decode(photo_id: int, path: str, preprocess: Any) -> _Decoded:
     finally:
         os.close(fd)
     decoded = _Decoded(
-        photo_id, path, None, size=st.st_size, mtime=st.st_mtime, content_hash=bytes_hash(data)
+        photo_id,
+        path,
+        None,
+        size=st.st_size,
+        mtime=st.st_mtime,
+        ctime=st.st_ctime,
+        inode=st.st_ino,
+        content_hash=bytes_hash(data),
     )
     try:
         image, info = open_image_with_info(io.BytesIO(data), preprocess.decode_side, name=path)
@@ -446,6 +455,8 @@ class Indexer:
                         top_ids[i],
                         top_probs[i],
                         None if semantic is None else semantic[i],
+                        d.ctime,
+                        d.inode,
                     )
                 )
         model_id = self.encoder.model_id

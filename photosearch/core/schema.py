@@ -64,8 +64,18 @@ def _v1(db: Database) -> None:
     )
 
 
+def _v2(db: Database) -> None:
+    """ctime and inode join size and mtime in the change check (a photo rewritten in place with
+    its size and mtime restored, as ``exiftool -P`` or a backup restore does, is still seen).
+    Existing rows get NULL: "unknown", so the next scan re-checks them once by content hash."""
+    # execute(), not executescript(): the stdlib driver's executescript commits first, which
+    # would split the migration from its version bump.
+    db.execute("ALTER TABLE photos ADD COLUMN ctime REAL")
+    db.execute("ALTER TABLE photos ADD COLUMN inode INTEGER")
+
+
 # Append new migrations here; never edit or reorder a released one.
-MIGRATIONS: list[Callable[[Database], None]] = [_v1]
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

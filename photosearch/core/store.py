@@ -124,6 +124,8 @@ class Embedded:
     top_ids: np.ndarray  # (K,) uint16
     top_probs: np.ndarray  # (K,) float32
     semantic: np.ndarray | None = None  # (semantic_dim,) float32
+    ctime: float | None = None  # with size, mtime and inode: the file's stat signature
+    inode: int | None = None
 
 
 def top_classes(probs: np.ndarray, k: int = TOP_K_CLASSES) -> tuple[np.ndarray, np.ndarray]:
@@ -539,13 +541,15 @@ def write_embeddings(db: Database, model_id: str, rows: Sequence[Embedded]) -> N
             ],
         )
     db.executemany(
-        "UPDATE photos SET size = ?, mtime = ?, content_hash = ?, width = ?, height = ?, "
-        "taken_at = ?, camera = ?, status = 'indexed', error = NULL, model_id = ?, seq = ? "
-        "WHERE id = ?",
+        "UPDATE photos SET size = ?, mtime = ?, ctime = ?, inode = ?, content_hash = ?, "
+        "width = ?, height = ?, taken_at = ?, camera = ?, status = 'indexed', error = NULL, "
+        "model_id = ?, seq = ? WHERE id = ?",
         [
             (
                 r.size,
                 r.mtime,
+                r.ctime,
+                r.inode,
                 r.content_hash,
                 r.width,
                 r.height,

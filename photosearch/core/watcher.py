@@ -61,14 +61,16 @@ from photosearch.core.db import Database, DatabaseCorruptError
 from photosearch.core.imageio import is_supported
 from photosearch.core.indexer import Controls, Encoder, Indexer, Progress, SemanticEmbedder
 from photosearch.core.scanner import (
+    ROW_COLUMNS,
+    Changes,
     FileEntry,
+    LinkPolicy,
     PhotoRow,
     ScanResult,
-    find_moves,
+    apply_changes,
     folder_available,
+    folder_problem,
     is_hidden,
-    register_changes,
-    settled_status,
     sync_folders,
     walk_photos,
 )
@@ -88,7 +90,6 @@ log = logging.getLogger(__name__)
 
 MODES = ("native", "polling", "rescan", "offline")
 STATES = ("stopped", "starting", "scanning", "indexing", "watching", "paused", "error")
-_ROW_COLUMNS = "id, folder_id, path, size, mtime, status, content_hash, model_id"
 
 
 @dataclass(frozen=True)
@@ -165,18 +166,27 @@ def sync_paths(
     """Bring the rows of just these files in line with the disk (the targeted form of
     :func:`~photosearch.core.scanner.sync_folders`).
 
-    Each path is stat-ed: a new file is registered pending, a changed one (size or mtime, or a
-    previous error) goes back to pending, a returning one is restored, a vanished one is marked
-    missing. A new file with the size and content hash of a vanished or missing photo is that
-    photo moved: it keeps its embedding. Paths outside the watched folders, hidden or
-    unsupported ones, and paths of folders that are offline are ignored.
+    Each path is stat-ed: a new file is registered pending, a changed one (its stat signature,
+    then its content hash, see :class:`~photosearch.core.scanner.Changes`; or a previous error)
+    goes back to pending, a returning one is restored, a vanished one is marked missing, one
+    that cannot be read goes offline. A new file with the size and content hash of a vanished or
+    missing photo is that photo moved: it keeps its embedding. Paths outside the watched
+    folders, hidden or unsupported ones, ones reached through a symbolic link the scan does not
+    follow, and paths of folders that are offline are ignored.
     """
     folders = list(folders) if folders is not None else library.folders()
+    links = LinkPolicy(f.path for f in folders)
     result = ScanResult()
     seen: dict[str, tuple[int, FileEntry | None]] = {}
+    unreadable: dict[str, str] = {}
+    available: dict[int, bool] = {}
     for path in dict.fromkeys(paths):
         folder = _owner(path, folders)
-        if folder is None or not _watchable(path, folder.path) or not folder_available(folder):
+        if folder is None or not _watchable(path, folder.path):
+            continue
+        if folder.id not in available:
+            available[folder.id] = folder_available(folder)
+        if not available[folder.id]:
             continue
         try:
             st = os.stat(path)
@@ -185,61 +195,57 @@ def sync_paths(
             continue
         except OSError as exc:
             result.problems.append((path, f"cannot read: {exc.strerror or exc}"))
+            if exc.errno != errno.ELOOP:
+                unreadable[path] = f"cannot read: {exc.strerror or exc}"
             continue
         if not stat.S_ISREG(st.st_mode):
             result.problems.append((path, "not a regular file"))
             continue
-        seen[path] = (folder.id, FileEntry(path, st.st_size, st.st_mtime))
-    if not seen:
+        if _through_link(path, folder.path):
+            verdict = links.verdict(path, False)
+            if verdict is not None:
+                if verdict:
+                    result.problems.append((path, verdict))
+                continue
+        seen[path] = (folder.id, FileEntry.from_stat(path, st))
+    if not seen and not unreadable:
         return result
 
     db = library.reader()
     rows: dict[str, PhotoRow] = {}
-    wanted = list(seen)
+    wanted = [*seen, *unreadable]
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         marks = ",".join("?" * len(chunk))
         for r in db.query(
-            f"SELECT {_ROW_COLUMNS} FROM photos WHERE path IN ({marks})",
+            f"SELECT {ROW_COLUMNS} FROM photos WHERE path IN ({marks})",
             [path_to_db(p) for p in chunk],
         ):
-            found = PhotoRow(r[0], r[1], path_from_db(r[2]), r[3], r[4], r[5], r[6], r[7])
+            found = PhotoRow.from_db(r)
             rows[found.path] = found
 
-    new: list[tuple[int, FileEntry]] = []
-    changed: list[tuple[int, FileEntry]] = []
-    restored: list[tuple[int, FileEntry, str]] = []
-    vanished: list[PhotoRow] = []
+    changes = Changes()
     for path, (folder_id, entry) in seen.items():
         row = rows.get(path)
-        if entry is None:
-            if row is not None and row.status not in ("missing", "offline"):
-                vanished.append(row)
-            continue
-        if row is None:
-            new.append((folder_id, entry))
-        elif row.size != entry.size or abs(row.mtime - entry.mtime) > 1e-6:
-            changed.append((row.id, entry))
-        elif row.status in ("missing", "offline"):
-            restored.append((row.id, entry, settled_status(row, model_id)))
-        elif row.status == "error" or (
-            row.status == "indexed" and model_id and row.model_id != model_id
-        ):
-            changed.append((row.id, entry))  # an error is retried when the file is touched
-        else:
-            result.unchanged += 1
-
-    vanished.extend(_gone_without_event(db, new, vanished, seen, folders))
-    moves = find_moves(db, new, vanished)
-    moved_new = {id(entry) for _, entry, _ in moves}
-    new = [(fid, e) for fid, e in new if id(e) not in moved_new]
-    moved_rows = {row.id for _, _, row in moves}
-    vanished = [row for row in vanished if row.id not in moved_rows]
-    if new or changed or restored or vanished or moves:
-        register_changes(library, new, changed, restored, vanished, moves, model_id)
-    result.added, result.updated, result.restored = len(new), len(changed), len(restored)
-    result.moved, result.missing = len(moves), len(vanished)
+        if entry is not None:
+            # an error is retried when the file is touched
+            changes.sort(folder_id, row, entry, model_id, retry_error=True)
+        elif row is not None and row.status not in ("missing", "offline"):
+            changes.vanished.append(row)
+    for path, reason in unreadable.items():
+        if path in rows:
+            changes.cannot_read(rows[path], reason)
+    changes.recheck(model_id)
+    changes.vanished.extend(_gone_without_event(db, changes.new, changes.vanished, seen, folders))
+    moves = apply_changes(library, db, changes, model_id)
+    changes.count_into(result, moves)
     return result
+
+
+def _through_link(path: str, root: str) -> bool:
+    """Whether ``path`` (below ``root``) is reached through a symbolic link."""
+    nominal = os.path.join(os.path.realpath(root), os.path.relpath(path, root))
+    return os.path.realpath(path) != nominal
 
 
 def _gone_without_event(
@@ -263,11 +269,11 @@ def _gone_without_event(
         chunk = sizes[start : start + 500]
         marks = ",".join("?" * len(chunk))
         for r in db.query(
-            f"SELECT {_ROW_COLUMNS} FROM photos WHERE size IN ({marks}) "
+            f"SELECT {ROW_COLUMNS} FROM photos WHERE size IN ({marks}) "
             "AND status IN ('indexed', 'pending', 'error') AND content_hash IS NOT NULL",
             chunk,
         ):
-            row = PhotoRow(r[0], r[1], path_from_db(r[2]), r[3], r[4], r[5], r[6], r[7])
+            row = PhotoRow.from_db(r)
             if (
                 row.folder_id in online
                 and row.id not in known
@@ -779,7 +785,8 @@ class WatchService:
 
     def _expand(self, path: str) -> list[str]:
         """A folder event stands for every photo under it, on disk or in the library."""
-        found = [e.path for e in walk_photos(path)] if os.path.isdir(path) else []
+        roots = self._roots()
+        found = [e.path for e in walk_photos(path, roots=roots)] if os.path.isdir(path) else []
         return found + paths_under(self.library.reader(), path)
 
     def _is_writing(self, path: str, now: float) -> bool:
@@ -831,6 +838,10 @@ class WatchService:
         return ready
 
     # --- library updates ------------------------------------------------------------------
+    def _roots(self) -> list[str]:
+        with self._cond:
+            return [w.folder.path for w in self._watches.values()]
+
     def _online_folders(self) -> list[Folder]:
         return [w.folder for w in self._watches.values() if w.mode != "offline"]
 
@@ -934,27 +945,23 @@ class WatchService:
             self._full_scan(back)
 
     def _diff_folder(self, folder: Folder) -> None:
-        """A rescan without events: every file whose size/mtime differs from its row is dirty
-        (and then waits to be stable like any other)."""
+        """A rescan without events: every file whose stat signature differs from its row is
+        dirty (and then waits to be stable like any other)."""
         now = time.monotonic()
-        rows: dict[str, tuple[int, float, str]] = {}
+        rows: dict[str, PhotoRow] = {}
         for r in self.library.reader().query(
-            "SELECT path, size, mtime, status FROM photos WHERE folder_id = ?", (folder.id,)
+            f"SELECT {ROW_COLUMNS} FROM photos WHERE folder_id = ?", (folder.id,)
         ):
-            rows[path_from_db(r[0])] = (r[1], r[2], r[3])
+            stored = PhotoRow.from_db(r)
+            rows[stored.path] = stored
         on_disk = set()
-        for entry in walk_photos(folder.path):
+        for entry in walk_photos(folder.path, roots=self._roots()):
             on_disk.add(entry.path)
             row = rows.get(entry.path)
-            if (
-                row is None
-                or row[0] != entry.size
-                or abs(row[1] - entry.mtime) > 1e-6
-                or row[2] in ("missing", "offline")
-            ):
+            if row is None or not row.matches(entry) or row.status in ("missing", "offline"):
                 self._mark(entry.path, False, now)
-        for path, (_, _, status) in rows.items():
-            if path not in on_disk and status != "missing":
+        for path, row in rows.items():
+            if path not in on_disk and row.status not in ("missing", "offline"):
                 self._mark(path, False, now)
         self._last_event = now - self.debounce  # no need to wait for more events
 
@@ -982,8 +989,9 @@ class WatchService:
         w = _Watch(folder, "offline")
         with self._cond:
             self._watches[folder.id] = w
-        if not folder_available(folder):
-            log.warning("folder offline (not found): %s", folder.path)
+        problem = folder_problem(folder.path)
+        if problem is not None:
+            log.warning("folder offline (%s): %s", problem, folder.path)
             return
         if not folder.use_polling:
             observer = self._native_observer()
@@ -1055,9 +1063,11 @@ class WatchService:
 
     def _polling_observer(self) -> Any:
         if self._polling is None:
-            from watchdog.observers.polling import PollingObserver
+            from watchdog.observers.polling import PollingObserverVFS
 
-            observer = PollingObserver(timeout=self.poll_interval)
+            # lstat: the poller never walks through a symbolic link (one to / would make it
+            # crawl the whole system every poll); the scan decides which links to follow.
+            observer = PollingObserverVFS(os.lstat, os.scandir, polling_interval=self.poll_interval)
             observer.daemon = True
             observer.start()
             self._polling = observer

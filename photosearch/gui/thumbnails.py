@@ -1,7 +1,8 @@
 """Thumbnails: decoded off the GUI thread, cached on disk, kept in memory for what is on screen.
 
-* Disk: ``<cache dir>/thumbnails/ab/<sha1>.jpg``, keyed by the photo's path, size and mtime (an
-  edited photo gets a new thumbnail), its shorter side :data:`CACHE_SIDE` pixels.
+* Disk: ``<cache dir>/thumbnails/ab/<sha1>.jpg``, keyed by the photo's path and stat signature
+  (size, mtime, ctime, inode: an edited photo gets a new thumbnail, even one rewritten with its
+  old size and mtime), its shorter side :data:`CACHE_SIDE` pixels.
 * Workers: requests are served newest first (scrolling fast through 100k photos only decodes
   what is on screen now) and the queue is bounded.
 * Memory: square crops at the grid's cell size, a bounded LRU of QPixmaps on the GUI thread.
@@ -45,8 +46,9 @@ def default_thumbnail_dir() -> Path:
     return default_cache_dir() / "thumbnails"
 
 
-def cache_key(path: str, size: int, mtime: float, side: int = CACHE_SIDE) -> str:
-    raw = f"{path}\0{size}\0{mtime!r}\0{side}".encode("utf-8", "surrogateescape")
+def cache_key(path: str, st: os.stat_result, side: int = CACHE_SIDE) -> str:
+    signature = f"{st.st_size}\0{st.st_mtime!r}\0{st.st_ctime!r}\0{st.st_ino}"
+    raw = f"{path}\0{signature}\0{side}".encode("utf-8", "surrogateescape")
     return hashlib.sha1(raw).hexdigest()
 
 
@@ -63,7 +65,7 @@ class ThumbnailCache:
             st = os.stat(path)
         except OSError:
             return None
-        key = cache_key(path, st.st_size, st.st_mtime, self.side)
+        key = cache_key(path, st, self.side)
         return self.folder / key[:2] / f"{key}.jpg"
 
     def load(self, path: str) -> QImage:
