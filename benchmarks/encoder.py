@@ -148,15 +148,14 @@ def openvino_variants(encoder: ImageEncoder) -> dict[str, Forward]:
     """The app's OpenVINO path (float32) and, for reference, OpenVINO at the CPU plugin's
     default precision (bf16 on CPUs with AMX / AVX512-BF16)."""
     from photosearch.core.encoder import BackendUnavailableError
-    from photosearch.core.models.openvino_body import OpenVinoBody
+    from photosearch.core.models.openvino_body import OpenVinoBody, import_openvino
 
     try:
         ov_encoder = load_encoder(encoder.name, backend="openvino")
     except BackendUnavailableError as exc:
         print(f"   OpenVINO not measured: {exc}")
         return {}
-    import openvino as ov
-
+    ov = import_openvino()  # telemetry off
     fc = encoder._classifier
     example = torch.zeros(2, 3, encoder.preprocess.size, encoder.preprocess.size)
     with torch.no_grad():
