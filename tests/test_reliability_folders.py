@@ -58,11 +58,15 @@ print(json.dumps({{"can_read": can_read, "summary": summary, "rows": rows,
 """
 
 
+# Looked up here, not in the forked child (no dynamic loading between fork and exec).
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+
+
 def _drop_permission_bypass() -> None:
     """In the child, before exec: root keeps no capability that ignores mode bits."""
-    libc = ctypes.CDLL(None, use_errno=True)
+    assert _prctl is not None, "dropping root's permission bypass is done on Linux only"
     for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
-        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+        if _prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
 
 
