@@ -142,11 +142,31 @@ def test_watch_command_exits_3_with_the_repair_hint(tmp_path, photos):
     assert "is damaged" in proc.stderr and f"photosearch repair --db {db}" in proc.stderr
 
 
-def test_the_app_shows_damage_in_the_status_bar(open_window, tmp_path, photos, qtbot):
+class GatedEncoder(TinyEncoder):
+    """Embeds only once the gate opens (conftest's open_window opens it at the end)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+
+    def encode_arrays(self, batch):  # type: ignore[no-untyped-def]
+        self.gate.wait(60)
+        return super().encode_arrays(batch)
+
+
+def test_the_app_shows_damage_and_stops_indexing(open_window, tmp_path, photos, qtbot):
+    """Damage found while the first sync still embeds: the sync stops, and the folder watcher
+    that would follow it never starts."""
     db = tmp_path / "library.db"
     damaged_but_working(db, photos, last_check_days_ago=None)
-    window = open_window(db, TinyEncoder())
+    with sqlite3.connect(db) as conn:  # one photo to embed again (the damaged index untouched)
+        conn.execute("UPDATE photos SET status = 'pending' WHERE id = 1")
+    encoder = GatedEncoder()
+    window = open_window(db, encoder)
     qtbot.waitUntil(lambda: not window.status.damage.isHidden(), timeout=TIMEOUT)
     text = window.status.damage.text()
     assert "is damaged" in text and "photosearch repair" in text, text
+    assert window.ctx.indexing.running  # still embedding, held at the gate
+    encoder.gate.set()
     qtbot.waitUntil(lambda: not window.ctx.indexing.running, timeout=TIMEOUT)
+    assert window.ctx.indexing._watcher is None

@@ -30,12 +30,16 @@ log = logging.getLogger("photosearch.watch")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from photosearch.core.store import INTEGRITY_CHECK_DAYS
+
     p = sub.add_parser(
         "watch",
         help="follow the library's folders and index photos as they change",
         description="Watch every folder of the library (optionally adding DIRs first) and keep "
         "the index up to date as photos are added, changed, moved or deleted, until "
-        "interrupted (Ctrl+C / SIGTERM stop it cleanly).",
+        "interrupted (Ctrl+C / SIGTERM stop it cleanly). Every "
+        f"{INTEGRITY_CHECK_DAYS} days it checks the whole database file for damage and stops, "
+        "exit status 3, if it finds any.",
     )
     p.add_argument("folders", nargs="*", metavar="DIR", help="folders to add first (remembered)")
     p.add_argument(

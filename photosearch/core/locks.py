@@ -82,7 +82,8 @@ class FileLock:
             return
         with contextlib.suppress(OSError):
             os.ftruncate(self._fd, 0)
-            os.pwrite(self._fd, f"{os.getpid()}\n".encode(), 0)
+            os.lseek(self._fd, 0, os.SEEK_SET)
+            os.write(self._fd, f"{os.getpid()}\n".encode())
 
     def holder_pid(self) -> int | None:
         """The pid the current holder wrote, when it did."""

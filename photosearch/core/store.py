@@ -159,18 +159,15 @@ def switch_to_wal(db: Database, timeout_s: float = BUSY_TIMEOUT_S) -> None:
     delay = 0.001
     while True:
         try:
-            mode = db.scalar("PRAGMA journal_mode=WAL")
+            mode = str(db.scalar("PRAGMA journal_mode=WAL")).lower()
+            break
         except DatabaseLockedError:
-            mode = None
             if time.monotonic() >= deadline:
                 raise
-        if mode is not None and str(mode).lower() == "wal":
-            return
-        if mode is not None and time.monotonic() >= deadline:
-            log.warning("%s stays in journal mode %s (WAL is not possible here)", db.path, mode)
-            return
         time.sleep(delay)
         delay = min(delay * 2, 0.05)
+    if mode != "wal":
+        log.warning("%s stays in journal mode %s (WAL is not possible here)", db.path, mode)
 
 
 def _configure(db: Database) -> None:

@@ -152,6 +152,8 @@ class IndexingService(QObject):
             self.failed.emit(str(self._watcher.error or "the folder watcher stopped"))
 
     def stop_watcher(self) -> None:
+        """Stop following the folders (also after the running sync: until start_watcher)."""
+        self._want_watcher = False
         watcher, self._watcher = self._watcher, None
         if watcher is not None and hasattr(watcher, "stop"):
             watcher.stop()
