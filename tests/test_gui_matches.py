@@ -94,7 +94,11 @@ def test_a_text_query_shows_good_matches_then_the_weaker_ones_after_a_boundary(w
     assert results.height() - button.mapTo(results, button.rect().bottomLeft()).y() > 200
     assert not results.note.isVisible()
 
+    window.activateWindow()
+    qtbot.waitActive(window)
+    window.search_bar.field.setFocus()
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert window.search_bar.field.hasFocus()  # a click leaves the focus where it was
     qtbot.waitUntil(lambda: results.model.rowCount() == good + weak, timeout=TIMEOUT)
     assert matches(window) == ["good"] * good + ["weak"] * weak
     assert [r.photo_id for r in results.model.results()] == [r.photo_id for r in outcome.results]
@@ -120,22 +124,27 @@ def test_a_text_query_shows_good_matches_then_the_weaker_ones_after_a_boundary(w
 
 def test_the_weaker_matches_open_from_the_keyboard(window, qtbot):
     outcome = expected(window, "dog")
+    window.activateWindow()
+    qtbot.waitActive(window)
     search(window, qtbot, "dog")
     results = window.results
     assert results.model.rowCount() == outcome.good
-    results.weaker.button.setFocus()
+    results.weaker.button.setFocus()  # as Tab does
     qtbot.keyClick(results.weaker.button, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: results.model.rowCount() == len(outcome.results), timeout=TIMEOUT)
+    # The keyboard goes on in the grid, from the first weaker match (nothing selected).
+    assert results.grid.hasFocus()
+    assert results.grid.current_row() == outcome.good
+    assert not results.grid.selectionModel().hasSelection()
 
     # Alt+W from anywhere in the window (the search field here), for the next query.
     search(window, qtbot, "guitar")
     qtbot.waitUntil(lambda: results.weaker.isVisible(), timeout=TIMEOUT)
-    window.activateWindow()
-    qtbot.waitActive(window)
     window.search_bar.field.setFocus()
     qtbot.keyClick(window.search_bar.field, Qt.Key.Key_W, Qt.KeyboardModifier.AltModifier)
     qtbot.waitUntil(lambda: "weak" in matches(window), timeout=TIMEOUT)
     assert not results.weaker.isVisible()
+    assert window.search_bar.field.hasFocus()  # typing goes on where it was
 
 
 def test_a_word_no_class_is_close_to_gets_a_note_line_and_only_weaker_matches(window, qtbot):

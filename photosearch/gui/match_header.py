@@ -99,6 +99,7 @@ class WeakerButton(QWidget):
         super().__init__(parent)
         self.button = QPushButton(objectName="weakerButton")
         self.button.setAutoDefault(True)  # Enter presses it when it has the focus
+        self.button.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # a click leaves the focus be
         self.button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.button.setToolTip("Add the photos that match the words less surely (Alt+W)")
         self.button.clicked.connect(self.requested)

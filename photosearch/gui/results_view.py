@@ -12,6 +12,7 @@ from photosearch.gui.qt import (
     QFont,
     QFontMetrics,
     QHBoxLayout,
+    QItemSelectionModel,
     QKeyEvent,
     QLabel,
     QLinearGradient,
@@ -175,10 +176,11 @@ class PhotoGrid(QListView):
         self._fit()
 
     def _columns(self) -> tuple[int, int]:
-        """(columns, cell side) that fill the width. The width always leaves room for a scroll
-        bar, so that one coming or going (a few rows more or less) never re-flows the grid."""
-        bar = self.verticalScrollBar().sizeHint().width()
-        width = self.width() - 2 * self.frameWidth() - bar - 1
+        """(columns, cell side) that fill the width. Like Qt's icon-mode layout, the width always
+        leaves room for a scroll bar, shown or not, so the columns never overflow it."""
+        style, bar = self.style(), self.verticalScrollBar()
+        extent = style.pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, bar)
+        width = self.width() - 2 * self.frameWidth() - extent - 1
         columns = max(1, width // self.target_cell)
         return columns, max(self.target_cell, width // columns)
 
@@ -278,7 +280,7 @@ class ResultsPanel(QWidget):
         self.grid.preview_requested.connect(self.preview_requested)
         self.grid.menu_requested.connect(self._menu)
         self.empty.action_clicked.connect(self.empty_action)
-        self.weaker.requested.connect(self.weaker_requested)
+        self.weaker.requested.connect(self._show_weaker)
         self.grid.resized.connect(self._hug_rows)
 
     def add_header_widget(self, widget: QWidget) -> None:
@@ -333,6 +335,15 @@ class ResultsPanel(QWidget):
         self.model.append_results(results)
         if self.model.weak_from >= 0 and self.model.weak_from != boundary:
             self.grid.scrollTo(self.model.index(self.model.weak_from))
+
+    def _show_weaker(self) -> None:
+        from_keyboard = self.weaker.button.hasFocus()  # it takes no focus from a click
+        self.weaker_requested.emit()  # the controller shows them at once
+        if from_keyboard and self.model.weak_from >= 0:  # go on from the first weak one
+            self.grid.setFocus()
+            self.grid.selectionModel().setCurrentIndex(
+                self.model.index(self.model.weak_from), QItemSelectionModel.SelectionFlag.NoUpdate
+            )
 
     def _hug_rows(self) -> None:
         """With the weaker-matches button shown, the grid is no taller than its rows, so that
