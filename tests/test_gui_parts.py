@@ -14,6 +14,7 @@ from helpers import SAMPLE
 
 from photosearch.gui import drops, search_service
 from photosearch.gui.qt import QImage, QMimeData, QUrl
+from photosearch.gui.results_model import ResultsModel
 from photosearch.gui.status_bar import format_eta, progress_text
 from photosearch.gui.tasks import TaskRunner
 from photosearch.gui.thumbnails import ThumbnailCache, ThumbnailLoader
@@ -176,3 +177,43 @@ def test_installed_pyside_does_not_drop_references_to_none():
     )
     assert out.returncode == 0, out.stderr[-500:]
     assert abs(int(out.stdout.strip())) < 100
+
+
+def first_row(grid) -> int:  # type: ignore[no-untyped-def]
+    """How many cells the grid's first row holds as laid out."""
+    model = grid.model()
+    tops = [grid.visualRect(model.index(i)).top() for i in range(model.rowCount())]
+    return tops.count(tops[0])
+
+
+@pytest.mark.parametrize("width", [1014, 1100, 640])
+def test_the_grid_columns_fill_the_width_with_or_without_a_scroll_bar(qtbot, tmp_path, width):
+    """The cells are widened to fill the width, and Qt's layout fits as many columns as the
+    grid computed (where the weaker-matches button goes is computed from them). At 1014 px,
+    fitting the viewport's width while no scroll bar showed made cells one column too few
+    fitted, leaving most of a column empty at the right."""
+    from photosearch.core.search import Result
+    from photosearch.gui.results_view import PhotoGrid
+
+    loader = ThumbnailLoader(ThumbnailCache(tmp_path / "thumbs"))
+    photos = sorted(SAMPLE.glob("*/*.jpg"))
+    for count in (10, 120):  # fits (no scroll bar), then scrolls
+        model = ResultsModel(loader)
+        model.set_results([Result(i, str(p), 1.0) for i, p in enumerate(photos[:count])], "query")
+        grid = PhotoGrid(model, 168)
+        qtbot.addWidget(grid)
+        grid.resize(width, 900)
+        grid.show()
+        qtbot.waitExposed(grid)
+        columns, cell = grid._columns()
+        scrolls = count == 120
+        qtbot.waitUntil(
+            lambda g=grid, c=columns, s=scrolls: (
+                first_row(g) == c and g.verticalScrollBar().isVisible() == s
+            )
+        )
+        right = grid.visualRect(model.index(columns - 1)).right()
+        assert 0 <= grid.viewport().width() - (right + 1) < 40
+        if not scrolls:
+            assert grid.height_for(count) == -(-count // columns) * cell + 2 * grid.frameWidth()
+    loader.shutdown()

@@ -18,6 +18,7 @@ from photosearch.core.search import Filters, Result
 from photosearch.gui import search_service
 from photosearch.gui.context import AppContext
 from photosearch.gui.empty_state import Empty
+from photosearch.gui.match_header import split_matches
 from photosearch.gui.qt import QObject, QTimer, Signal
 
 log = logging.getLogger(__name__)
@@ -35,10 +36,10 @@ ORDER_WORDS = {"best": "best matches first", "newest": "newest first", "oldest":
 
 
 class SearchController(QObject):
-    results_ready = Signal(str, str, object, str)  # title, detail, list[Result], kind
+    results_ready = Signal(str, str, object, str, object)  # title, detail, results, kind, Matches
     empty = Signal(object, str, str)  # Empty, title, detail
     busy = Signal(str)  # a short status message ("" when idle)
-    notes = Signal(str)
+    notes = Signal(object)  # list[str]: what the search says about the query ([] for nothing)
     new_view = Signal()  # filters or sort changed: the next results are not a live refresh
 
     def __init__(self, ctx: AppContext, parent: QObject | None = None) -> None:
@@ -56,8 +57,9 @@ class SearchController(QObject):
         self.filter_words = ""  # the filters in words, for the empty state
         self.folder = ""  # a watched folder picked in the sidebar: show only its photos
         self.sort = "best"
-        # What is shown, unsorted, to re-sort in place: (kind, results, dates, notes).
-        self._shown: tuple[str, list[Result], dict[int, float], list[str]] | None = None
+        self.weak_shown = False  # the user asked for the current query's weaker matches
+        # What is shown, unsorted, to re-sort in place: (kind, results, dates, good matches).
+        self._shown: tuple[str, list[Result], dict[int, float], int | None] | None = None
 
     @property
     def in_library_mode(self) -> bool:
@@ -65,7 +67,16 @@ class SearchController(QObject):
 
     def set_query(self, text: str, image: str) -> None:
         self.text, self.image = text.strip(), image
+        self.weak_shown = False
         self.run()
+
+    def show_weaker(self) -> None:
+        """Add the text query's weaker matches after its good ones (until the query changes)."""
+        if self.weak_shown:
+            return
+        self.weak_shown = True
+        if self._shown is not None:
+            self._present()
 
     def set_filters(self, filters: Filters | None, words: str = "") -> None:
         """Restrict the current view (query or library) to ``filters`` and run it again."""
@@ -175,18 +186,21 @@ class SearchController(QObject):
     def sorted_results(
         self, kind: str, results: list[Result], dates: dict[int, float]
     ) -> list[Result]:
-        """``results`` (best first; the library newest first) in the chosen order."""
+        """``results`` (best first; the library newest first) in the chosen order; a text
+        query's good matches stay ahead of its weak ones."""
         if kind == "library":  # score = date, newest first
             return results[::-1] if self.sort == "oldest" else results
         if self.sort == "best":
             return results
-        newest = self.sort == "newest"
-        return sorted(results, key=lambda r: dates.get(r.photo_id, 0.0), reverse=newest)
+        sign = -1.0 if self.sort == "newest" else 1.0
+        return sorted(results, key=lambda r: (r.match == "weak", sign * dates.get(r.photo_id, 0.0)))
 
     def _present(self) -> None:
         assert self._shown is not None
-        kind, results, dates, notes = self._shown
-        shown = self.sorted_results(kind, results, dates)
+        kind, results, dates, good = self._shown
+        shown, matches = split_matches(
+            self.sorted_results(kind, results, dates), good, self.weak_shown
+        )
         self.last_results = shown
         n = len(shown)
         if kind == "library":
@@ -194,10 +208,8 @@ class SearchController(QObject):
             title = self.library_title
         else:
             order, title = ORDER_WORDS.get(self.sort, ORDER_WORDS["best"]), self._title()
-        detail = f"{n:,} photo{'s' if n != 1 else ''} · {order}"
-        if notes:
-            detail += " · " + "; ".join(notes)
-        self.results_ready.emit(title, detail, shown, kind)
+        count = matches.describe() or f"{n:,} photo{'s' if n != 1 else ''}"
+        self.results_ready.emit(title, f"{count} · {order}", shown, kind, matches)
 
     def _filtered_empty(self, title: str, query: bool) -> None:
         what = "match" if query else "photo"
@@ -218,6 +230,7 @@ class SearchController(QObject):
         folders, results, counts = value
         self.last_results = []
         self._shown = None
+        self.notes.emit([])
         if not folders:
             self.empty.emit(NO_FOLDERS, "", "")
             return
@@ -241,7 +254,7 @@ class SearchController(QObject):
                 )
             self.empty.emit(state, self.library_title, "")
             return
-        self._shown = ("library", results, {}, [])
+        self._shown = ("library", results, {}, None)
         self._present()
 
     def _title(self) -> str:
@@ -258,7 +271,7 @@ class SearchController(QObject):
         results = outcome.results
         self.last_results = []
         self._shown = None
-        self.notes.emit("; ".join(outcome.notes))
+        self.notes.emit(list(outcome.notes))
         if not results and self.filters is not None:
             self._filtered_empty(self._title(), query=True)
             return
@@ -274,12 +287,13 @@ class SearchController(QObject):
                 "",
             )
             return
-        self._shown = ("query", results, dates, list(outcome.notes))
+        self._shown = ("query", results, dates, outcome.good)
         self._present()
 
     def _failed(self, exc: BaseException) -> None:
         self.last_results = []
         self._shown = None
+        self.notes.emit([])
         message = search_service.query_problem(exc)
         if message is not None:
             self.empty.emit(

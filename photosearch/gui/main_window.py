@@ -116,6 +116,8 @@ class MainWindow(QMainWindow):
         controller.empty.connect(results.show_empty)
         controller.busy.connect(status.set_message)
         controller.new_view.connect(results.start_new_view)
+        controller.notes.connect(results.show_notes)
+        results.weaker_requested.connect(controller.show_weaker)
         controller.results_ready.connect(lambda *_args: self.filter_bar.show())
         controller.empty.connect(self._empty_shown)
         self.filter_bar.filters_changed.connect(self._filters_changed)

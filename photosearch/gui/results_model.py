@@ -38,6 +38,7 @@ class ResultsModel(QAbstractListModel):
         self._thumbs = thumbnails
         self._results: list[Result] = []
         self._rows: dict[str, list[int]] = {}
+        self.weak_from = -1  # first row of the weaker matches after good ones (-1: no boundary)
         self.kind = "library"
         self.thumb_side = 168
         thumbnails.ready.connect(self._thumbnail_ready)
@@ -45,18 +46,43 @@ class ResultsModel(QAbstractListModel):
     # --- contents ------------------------------------------------------------------------
     def set_results(self, results: Sequence[Result], kind: str) -> None:
         self.beginResetModel()
-        self._results = list(results)
+        self._results = []
+        self._rows = {}
+        self.weak_from = -1
+        self._add(results)
         self.kind = kind
-        rows: dict[str, list[int]] = {}
-        for row, result in enumerate(self._results):
-            rows.setdefault(result.path, []).append(row)
-        self._rows = rows
         self.endResetModel()
 
+    def append_results(self, results: Sequence[Result]) -> None:
+        """Add rows at the end (the view keeps its place and selection)."""
+        if not results:
+            return
+        start = len(self._results)
+        self.beginInsertRows(QModelIndex(), start, start + len(results) - 1)
+        self._add(results)
+        self.endInsertRows()
+
+    def _add(self, results: Sequence[Result]) -> None:
+        for result in results:
+            row = len(self._results)
+            after_good = row > 0 and self._results[row - 1].match == "good"
+            if self.weak_from < 0 and result.match == "weak" and after_good:
+                self.weak_from = row
+            self._results.append(result)
+            self._rows.setdefault(result.path, []).append(row)
+
     def same_as(self, results: Sequence[Result]) -> bool:
-        return len(results) == len(self._results) and all(
+        return len(results) == len(self._results) and self.extended_by(results)
+
+    def extended_by(self, results: Sequence[Result]) -> bool:
+        """Whether ``results`` begin with the rows shown (and may add more after them)."""
+        return len(results) >= len(self._results) and all(
             a.photo_id == b.photo_id for a, b in zip(results, self._results)
         )
+
+    def is_weak(self, row: int) -> bool:
+        """A weaker match shown after good ones (the grid dims it)."""
+        return 0 <= self.weak_from <= row < len(self._results)
 
     def result(self, row: int) -> Result | None:
         return self._results[row] if 0 <= row < len(self._results) else None
@@ -123,6 +149,8 @@ class ResultsModel(QAbstractListModel):
             detail = time.strftime("%d %b %Y, %H:%M", time.gmtime(result.score))
         else:
             detail = f"score {result.score:.3f}"
+            if result.match is not None:
+                detail += " · good match" if result.match == "good" else " · weaker match"
         return f"<b>{name}</b><br>{detail}<br><span style='color:gray'>{folder}</span>"
 
     def _thumbnail_ready(self, path: str, side: int) -> None:

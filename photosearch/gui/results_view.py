@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from photosearch.core.search import Result
 from photosearch.gui.empty_state import Empty, EmptyState
+from photosearch.gui.match_header import Matches, NoteLine, WeakerButton
 from photosearch.gui.qt import (
     QAbstractItemView,
     QColor,
     QContextMenuEvent,
+    QFont,
+    QFontMetrics,
     QHBoxLayout,
+    QItemSelectionModel,
     QKeyEvent,
     QLabel,
     QLinearGradient,
@@ -38,6 +42,9 @@ from photosearch.gui.thumbnails import ThumbnailLoader
 
 GAP = 6  # px between cells
 RADIUS = 6.0
+WEAK_OPACITY = 0.5  # weaker matches of a text query, until hovered or selected
+WEAK_LABEL = "Weaker matches"
+BOUNDARY_COLOR = "#57606a"
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -64,14 +71,19 @@ class ThumbnailDelegate(QStyledItemDelegate):
         direct = isinstance(model, ResultsModel)
         pixmap = model.pixmap_at(row) if direct else index.data(Qt.ItemDataRole.DecorationRole)
         painter.setClipPath(path)
+        hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        weak = direct and model.is_weak(row)
         if pixmap is not None and not pixmap.isNull():
+            if weak and not (hovered or selected):
+                painter.setOpacity(WEAK_OPACITY)
             painter.drawPixmap(rect, pixmap, QRectF(pixmap.rect()))
+            painter.setOpacity(1.0)
         else:
             painter.fillRect(rect, QColor(PLACEHOLDER))
             if model.failed_at(row) if direct else index.data(FAILED_ROLE):
                 painter.setPen(QColor("#8c959f"))
                 painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, "cannot open")
-        hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
         if hovered and self.captions:
             band = QRectF(rect.left(), rect.bottom() - 30, rect.width(), 30)
             gradient = QLinearGradient(band.topLeft(), band.bottomLeft())
@@ -90,13 +102,35 @@ class ThumbnailDelegate(QStyledItemDelegate):
                 name,
             )
         painter.setClipping(False)
-        if option.state & QStyle.StateFlag.State_Selected:
+        if direct and row == model.weak_from:
+            self._paint_boundary(painter, QRectF(option.rect), rect)
+        if selected:
             painter.setPen(QPen(QColor(ACCENT), 3))
             painter.drawRoundedRect(rect.adjusted(1.5, 1.5, -1.5, -1.5), RADIUS, RADIUS)
         elif hovered:
             painter.setPen(QPen(QColor(0, 0, 0, 40), 1))
             painter.drawRoundedRect(rect.adjusted(0.5, 0.5, -0.5, -0.5), RADIUS, RADIUS)
         painter.restore()
+
+    @staticmethod
+    def _paint_boundary(painter: QPainter, cell: QRectF, rect: QRectF) -> None:
+        """Where the weaker matches start: a bar in the gap before the cell and a label on it."""
+        painter.fillRect(
+            QRectF(cell.left(), rect.top(), 2.0, rect.height()), QColor(BOUNDARY_COLOR)
+        )
+        font = QFont(painter.font())
+        font.setPixelSize(11)
+        font.setWeight(QFont.Weight.DemiBold)
+        painter.setFont(font)
+        metrics = QFontMetrics(font)
+        label = QRectF(
+            rect.left() + 6, rect.top() + 6, metrics.horizontalAdvance(WEAK_LABEL) + 14, 20
+        )
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(BOUNDARY_COLOR))
+        painter.drawRoundedRect(label, 10, 10)
+        painter.setPen(QColor("white"))
+        painter.drawText(label, Qt.AlignmentFlag.AlignCenter, WEAK_LABEL)
 
 
 class PhotoGrid(QListView):
@@ -106,6 +140,7 @@ class PhotoGrid(QListView):
     preview_requested = Signal(int)
     menu_requested = Signal(int, object)  # row, global QPoint
     escape_pressed = Signal()
+    resized = Signal()
 
     def __init__(
         self, model: ResultsModel, cell: int, parent: QWidget | None = None, captions: bool = True
@@ -140,12 +175,17 @@ class PhotoGrid(QListView):
             model.set_thumb_side(int((cell - GAP) * self.devicePixelRatioF()))
         self._fit()
 
+    def _columns(self) -> tuple[int, int]:
+        """(columns, cell side) that fill the width. Like Qt's icon-mode layout, the width always
+        leaves room for a scroll bar, shown or not, so the columns never overflow it."""
+        style, bar = self.style(), self.verticalScrollBar()
+        extent = style.pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, bar)
+        width = self.width() - 2 * self.frameWidth() - extent - 1
+        columns = max(1, width // self.target_cell)
+        return columns, max(self.target_cell, width // columns)
+
     def _fit(self) -> None:
-        cell = self.target_cell
-        if self.isWrapping():
-            width = self.viewport().width() - 1
-            columns = max(1, width // cell)
-            cell = max(cell, width // columns)
+        cell = self._columns()[1] if self.isWrapping() else self.target_cell
         if cell != self.delegate.cell or self.gridSize().width() != cell:
             self.delegate.cell = cell
             self.setGridSize(QSize(cell, cell))
@@ -155,6 +195,12 @@ class PhotoGrid(QListView):
     def resizeEvent(self, event: QResizeEvent) -> None:
         self._fit()
         super().resizeEvent(event)
+        self.resized.emit()
+
+    def height_for(self, count: int) -> int:
+        """The height that shows ``count`` cells at the current width without scrolling."""
+        columns, cell = self._columns()
+        return -(-count // columns) * cell + 2 * self.frameWidth()
 
     def current_row(self) -> int:
         index = self.currentIndex()
@@ -192,6 +238,7 @@ class ResultsPanel(QWidget):
     copy_path_requested = Signal(str)
     empty_action = Signal(str)  # the empty state's kind
     clear_requested = Signal()
+    weaker_requested = Signal()  # "Show N weaker matches"
 
     def __init__(
         self, thumbnails: ThumbnailLoader, cell: int, parent: QWidget | None = None
@@ -202,6 +249,8 @@ class ResultsPanel(QWidget):
         self.empty = EmptyState(self)
         self.title = QLabel(objectName="resultsTitle")
         self.detail = QLabel(objectName="resultsDetail")
+        self.note = NoteLine(self)
+        self.weaker = WeakerButton(self)
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.grid)
         self.stack.addWidget(self.empty)
@@ -218,15 +267,21 @@ class ResultsPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addLayout(header)
+        layout.addWidget(self.note)
         grid_box = QVBoxLayout()
         grid_box.setContentsMargins(10, 0, 4, 0)
-        grid_box.addWidget(self.stack)
+        grid_box.setSpacing(0)
+        grid_box.addWidget(self.stack, 1)
+        grid_box.addWidget(self.weaker)
+        grid_box.addStretch(0)  # takes what the grid leaves when it hugs a few rows
         layout.addLayout(grid_box, 1)
 
         self.grid.open_requested.connect(self._open_row)
         self.grid.preview_requested.connect(self.preview_requested)
         self.grid.menu_requested.connect(self._menu)
         self.empty.action_clicked.connect(self.empty_action)
+        self.weaker.requested.connect(self._show_weaker)
+        self.grid.resized.connect(self._hug_rows)
 
     def add_header_widget(self, widget: QWidget) -> None:
         """A tool at the right end of the header (the filter row)."""
@@ -238,19 +293,29 @@ class ResultsPanel(QWidget):
         one shown: they start at the top."""
         self._new_view = True
 
-    def show_results(self, title: str, detail: str, results: list[Result], kind: str) -> None:
+    def show_results(
+        self,
+        title: str,
+        detail: str,
+        results: list[Result],
+        kind: str,
+        matches: Matches | None = None,
+    ) -> None:
         self.title.setText(title)
         self.detail.setText(detail)
         self._fit_title()
         current = self.path_at(self.grid.current_row())
         scroll = self.grid.verticalScrollBar().value()
-        refresh = (
-            kind == self.model.kind == "library"
-            and self.stack.currentWidget() is self.grid
-            and not self._new_view
-        )
+        showing_grid = self.stack.currentWidget() is self.grid
+        refresh = kind == self.model.kind == "library" and showing_grid and not self._new_view
         self._new_view = False
-        if not self.model.same_as(results):
+        self.weaker.set_hidden_count(matches.hidden if matches else 0)
+        shown = self.model.rowCount()
+        if self.model.same_as(results):
+            pass
+        elif shown and kind == self.model.kind and showing_grid and self.model.extended_by(results):
+            self._append(results[shown:])
+        else:
             self.model.set_results(results, kind)
             if refresh:  # a live update of the same view: keep the user's place
                 self.grid.doItemsLayout()
@@ -261,12 +326,46 @@ class ResultsPanel(QWidget):
                 self.grid.scrollToTop()
         self.model.kind = kind
         self.stack.setCurrentWidget(self.grid)
+        self._hug_rows()
+
+    def _append(self, results: list[Result]) -> None:
+        """More rows after those shown (the weaker matches): the view keeps its place and
+        scrolls only as far as needed to show where the weaker ones start."""
+        boundary = self.model.weak_from
+        self.model.append_results(results)
+        if self.model.weak_from >= 0 and self.model.weak_from != boundary:
+            self.grid.scrollTo(self.model.index(self.model.weak_from))
+
+    def _show_weaker(self) -> None:
+        from_keyboard = self.weaker.button.hasFocus()  # it takes no focus from a click
+        self.weaker_requested.emit()  # the controller shows them at once
+        if from_keyboard and self.model.weak_from >= 0:  # go on from the first weak one
+            self.grid.setFocus()
+            self.grid.selectionModel().setCurrentIndex(
+                self.model.index(self.model.weak_from), QItemSelectionModel.SelectionFlag.NoUpdate
+            )
+
+    def _hug_rows(self) -> None:
+        """With the weaker-matches button shown, the grid is no taller than its rows, so that
+        the button sits right under the last good match (and at the bottom when they scroll)."""
+        limit = 16_777_215  # QWIDGETSIZE_MAX
+        if self.weaker.isVisibleTo(self) and self.stack.currentWidget() is self.grid:
+            limit = self.grid.height_for(self.model.rowCount())
+        if self.stack.maximumHeight() != limit:
+            self.stack.setMaximumHeight(limit)
+
+    def show_notes(self, notes: list[str]) -> None:
+        """What the search says about the query (words it ignored, words no class is close
+        to), on a line above the grid."""
+        self.note.show_notes(notes)
 
     def show_empty(self, state: Empty, title: str = "", detail: str = "") -> None:
         self.title.setText(title)
         self.detail.setText(detail)
         self._fit_title()
         self._new_view = False
+        self.weaker.set_hidden_count(0)
+        self._hug_rows()
         self.model.set_results([], self.model.kind)
         self.empty.show_state(state)
         self.stack.setCurrentWidget(self.empty)

@@ -95,10 +95,9 @@ def run_query(
         return Outcome(searcher.similar_to_image(image_path, k, filters))
     if not text:
         return Outcome(library_photos(searcher, None, filters))
-    found = text_searcher(searcher, word_vectors).search(
+    return text_searcher(searcher, word_vectors).search(
         text, [image_path] if image_path else [], k, filters
     )
-    return Outcome(found.results, found.notes)
 
 
 def similar_to_photo(searcher: Searcher, photo_id: int, k: int = DEFAULT_K) -> list[Result]:

@@ -41,6 +41,13 @@ QMainWindow, QDialog {{ background: {GRID_BG}; }}
 #chipClose:hover {{ color: {TEXT}; }}
 #resultsTitle {{ color: {TEXT}; font-size: 15px; font-weight: 600; }}
 #resultsDetail {{ color: {MUTED}; }}
+#queryNote {{ color: #8a5300; }}
+QPushButton#weakerButton {{
+    background: white; color: {TEXT}; border: 1px solid {BORDER}; border-radius: 15px;
+    padding: 6px 18px;
+}}
+QPushButton#weakerButton:hover {{ background: #f3f4f6; }}
+QPushButton#weakerButton:focus {{ border: 1px solid {ACCENT}; }}
 #photoGrid {{ background: {GRID_BG}; border: none; }}
 #emptyTitle {{ color: {TEXT}; font-size: 18px; font-weight: 600; }}
 #emptyBody {{ color: {MUTED}; font-size: 13px; }}
