@@ -19,7 +19,7 @@ from photosearch.core.store import Library
 from photosearch.gui.app import make_application
 from photosearch.gui.context import AppContext
 from photosearch.gui.main_window import MainWindow
-from photosearch.gui.qt import QApplication, QEventLoop, QSettings, QTimer
+from photosearch.gui.qt import QApplication, QCursor, QEventLoop, QSettings, QTimer
 from photosearch.gui.settings import Settings
 
 OUT = Path(__file__).parent
@@ -39,6 +39,7 @@ def wait_until(condition, timeout_s: float = 60.0) -> None:  # type: ignore[no-u
 
 
 def settle(window: MainWindow, ms: int = 600) -> None:
+    QCursor.setPos(0, 0)  # no hover effect on a photo
     wait_until(lambda: not window.ctx.search_runner.busy)
     wait_until(lambda: window.ctx.thumbnails.idle)
     loop = QEventLoop()
@@ -78,7 +79,23 @@ def main() -> int:
     settle(window)
     window.grab().save(str(OUT / "text-query.png"))
 
-    # 3. Similar photos of an image (as if dropped on the window).
+    # 3. A text query's good matches, then its weaker ones after the boundary.
+    window.search_bar.set_text("dog")
+    wait_until(lambda: window.results.title.text() == "“dog”")
+    settle(window)
+    window.grab().save(str(OUT / "text-query-good-matches.png"))
+    window.results.weaker.button.click()
+    wait_until(lambda: window.results.model.weak_from > 0)
+    settle(window)
+    window.grab().save(str(OUT / "text-query-boundary.png"))
+
+    # 4. A word no photo class is close to: the note line says what is shown instead.
+    window.search_bar.set_text("pigeon")
+    wait_until(lambda: window.results.title.text() == "“pigeon”")
+    settle(window)
+    window.grab().save(str(OUT / "text-query-unseen-word.png"))
+
+    # 5. Similar photos of an image (as if dropped on the window).
     window.search_bar.field.clear()
     query = sorted((sample_photos_dir() / "flamingo").glob("*.jpg"))[2]
     window.search_bar.set_image(str(query))
@@ -86,7 +103,7 @@ def main() -> int:
     settle(window)
     window.grab().save(str(OUT / "similar-image.png"))
 
-    # 4. The preview of the first result.
+    # 6. The preview of the first result.
     window.results.grid.setCurrentIndex(window.results.model.index(0))
     window.show_preview(0)
     preview = window.preview()
