@@ -187,8 +187,6 @@ def compile_query(query: Query | str, model: SemanticModel | None = None) -> Com
     if isinstance(query, str):
         query = parse_query(query)
     weights = np.zeros(NUM_CLASSES, np.float32)
-    match = np.zeros(NUM_CLASSES, np.float32)
-    positive = sum(t.weight for t in query.text_terms if t.weight > 0)
     vector = np.zeros(model.dim, np.float32)
     resolved = []
     unknown: list[str] = []
@@ -208,16 +206,40 @@ def compile_query(query: Query | str, model: SemanticModel | None = None) -> Com
         term_vector = np.zeros(model.dim, np.float32)
         for concept, w in known:
             weights += (term.weight * w / total) * _class_weights(concept, term.weight)
-            if term.weight > 0 and concept.match_weights is not None:
-                match += (term.weight * w / (total * positive)) * concept.match_weights
             if concept.vector is not None:
                 term_vector += (w / total) * concept.vector
         if term_vector.any():
             vector += term.weight * normalize(term_vector)
         resolved.append((term, known))
     return CompiledQuery(
-        query, weights, vector, resolved, unknown, model.config.cosine_weight, match
+        query,
+        weights,
+        vector,
+        resolved,
+        unknown,
+        model.config.cosine_weight,
+        _match_weights(resolved),
     )
+
+
+def _match_weights(resolved: list[tuple[Term, list[tuple[Concept, float]]]]) -> np.ndarray:
+    """What the positive words name, weighted as in the query. A word no photo class is close to
+    can neither confirm nor deny a match ("sailboat on the water": the model sees sailboats, not
+    water), so the confidence rests on the words the model can see, or on all when it sees none."""
+    parts = [
+        (term.weight * w / sum(v for _, v in known), concept)
+        for term, known in resolved
+        if term.weight > 0
+        for concept, w in known
+        if concept.match_weights is not None
+    ]
+    seen = [(w, c) for w, c in parts if c.closeness >= CLOSE] or parts
+    total = sum(w for w, _ in seen)
+    match = np.zeros(NUM_CLASSES, np.float32)
+    for w, concept in seen:
+        assert concept.match_weights is not None
+        match += (w / total) * concept.match_weights
+    return match
 
 
 def _class_weights(concept: Concept, term_weight: float) -> np.ndarray:

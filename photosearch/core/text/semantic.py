@@ -250,16 +250,19 @@ class SemanticModel:
         return weights
 
     def related_names(self, concept: Concept, n: int = 3) -> list[str]:
-        """What a word the model cannot see is shown through: its nearest relative in WordNet
-        when that covers many classes ("pigeon" -> bird), else the most weighted classes."""
+        """What a word the model cannot see is shown through: the WordNet relative whose classes
+        lead its weights, when that covers several classes ("pigeon" -> gallinaceous bird), else
+        the most weighted classes themselves (which may be word-vector neighbours)."""
         names = class_names()
         weights = concept.class_weights
         ranked = [int(i) for i in np.argsort(-weights, kind="stable")[:n] if weights[i] > 0]
-        if concept.synsets:
+        if concept.synsets and ranked:
             row = max(concept.synsets, key=lambda s: s[1])[0]
             relative = self.relatedness.nearest_relative(row)
-            if relative is not None and len(self.wordnet.descendant_classes(relative)) > n:
-                return [self.wordnet.synset(relative).name]
+            if relative is not None:
+                below = self.wordnet.descendant_classes(relative)
+                if len(below) > n and ranked[0] in below:
+                    return [self.wordnet.synset(relative).name]
         return [names[i] for i in ranked]
 
     def similar_class_weights(self, vector: np.ndarray | None) -> np.ndarray:
