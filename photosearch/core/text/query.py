@@ -161,8 +161,20 @@ class CompiledQuery:
     concepts: list[tuple[Term, list[tuple[Concept, float]]]]
     unknown_words: list[str]
     cosine_weight: float
-    # (1000,) what the positive text terms name through WordNet alone (see Concept.match_weights)
+    # (1000,) what the positive text terms name through WordNet alone (see Concept.match_weights);
+    # the very class_weights array when they are equal (most words), so its mass is computed once
     match_weights: np.ndarray | None = None
+    _masses: dict[tuple[int, int], np.ndarray] = field(default_factory=dict, repr=False)
+
+    def mass(self, weights: np.ndarray, library: LibraryArrays) -> np.ndarray:
+        """:func:`class_mass`, remembered for the last library (the score and the confidence of
+        a query usually need the same one)."""
+        key = (id(weights), id(library))
+        found = self._masses.get(key)
+        if found is None:
+            self._masses.clear()
+            found = self._masses[key] = class_mass(weights, library)
+        return found
 
     @property
     def unseen(self) -> list[Concept]:
@@ -211,6 +223,7 @@ def compile_query(query: Query | str, model: SemanticModel | None = None) -> Com
         if term_vector.any():
             vector += term.weight * normalize(term_vector)
         resolved.append((term, known))
+    match = _match_weights(resolved)
     return CompiledQuery(
         query,
         weights,
@@ -218,7 +231,7 @@ def compile_query(query: Query | str, model: SemanticModel | None = None) -> Com
         resolved,
         unknown,
         model.config.cosine_weight,
-        _match_weights(resolved),
+        weights if np.array_equal(match, weights) else match,
     )
 
 
@@ -285,12 +298,12 @@ def match_confidence(compiled: CompiledQuery, library: LibraryArrays) -> np.ndar
     [0, 1]; None for a query without positive words."""
     if compiled.match_weights is None or not compiled.match_weights.any():
         return None
-    return class_mass(compiled.match_weights, library)
+    return compiled.mass(compiled.match_weights, library)
 
 
 def text_scores(compiled: CompiledQuery, library: LibraryArrays) -> np.ndarray:
     """(n,) score of the text terms: WordNet/similarity class mass + cosine to the semantic vectors."""
-    score = class_mass(compiled.class_weights, library)
+    score = compiled.mass(compiled.class_weights, library).copy()
     if compiled.vector.any():
         score += compiled.cosine_weight * (library.semantic @ compiled.vector)
     return score

@@ -102,6 +102,7 @@ class SemanticModel:
         self.class_hubness = self._class_hubness()
         self.relatedness = ClassRelatedness(self.wordnet)
         self._physical_entity = self.wordnet.lookup("physical entity")[0][0]
+        self._imageable: dict[int, float] = {}
         self._concepts: dict[str, Concept] = {}
 
     @property
@@ -224,9 +225,12 @@ class SemanticModel:
         return [(row, w / total) for row, w in visible] if total > 0 else senses
 
     def _imageability(self, row: int) -> float:
-        if self._physical_entity in (a for a, _ in self.wordnet.ancestors(row)):
-            return 1.0
-        return self.relatedness.visibility(row)
+        found = self._imageable.get(row)
+        if found is None:
+            physical = self._physical_entity in (a for a, _ in self.wordnet.ancestors(row))
+            found = 1.0 if physical else self.relatedness.visibility(row)
+            self._imageable[row] = found
+        return found
 
     def _hierarchy_weights(self, text: str, senses: list[tuple[int, float]]) -> np.ndarray:
         """(1000,) WordNet class weights of a word: each sense's related classes, scaled by the
