@@ -57,7 +57,7 @@ from photosearch.core.text.semantic import (  # noqa: E402
     UnknownQueryError,
     default_model,
 )
-from photosearch.core.text.wordspace import normalize  # noqa: E402
+from photosearch.core.text.wordspace import WordSpace, normalize  # noqa: E402
 
 # Broader words a person might type, with the dev labels each should find. Written from everyday
 # usage (not derived from WordNet); used only as a check, never to tune anything.
@@ -194,7 +194,11 @@ def projection_check(arrays: dict, queries: dict[str, str], model: SemanticModel
 
 
 def evaluate_folder(
-    folder: Path, queries_csv: Path | None, cache: Path | None, projection: bool
+    folder: Path,
+    queries_csv: Path | None,
+    cache: Path | None,
+    projection: bool,
+    base: SemanticModel | None = None,
 ) -> dict:
     """Every figure of one labelled folder (see the module docstring)."""
     arrays = load_arrays(folder, cache)
@@ -205,25 +209,26 @@ def evaluate_folder(
             {k: v for k, v in read_queries(queries_csv).items() if k in set(labels.tolist())}
         )
     ids, probs = top_k(arrays["P"])
-    report = evaluate_library(arrays["F"], ids, probs, labels.tolist(), queries)
+    base = base or default_model()
+    report = evaluate_library(arrays["F"], ids, probs, labels.tolist(), queries, model=base)
     report["folder"] = folder.name
     generic = set(" ".join(GENERIC_QUERIES.values()).split()) <= set(labels.tolist())
     for row in report["methods"]:
         name = row["method"]
         changes = METHODS[name]
         model = (
-            SemanticModel(config=replace(SemanticConfig(), **changes))
+            SemanticModel(base.space, base.wordnet, replace(SemanticConfig(), **changes))
             if changes
-            else default_model()
+            else base
         )
         library = LibraryArrays(model.conse(ids.astype(np.intp), probs), ids, probs, arrays["F"])
         if generic:  # the broader words are written for photos-dev's labels
             row.update(generic_check(model, library, labels))
-    semantic = default_model().conse(ids.astype(np.intp), probs)
-    report["tags"] = tag_check(ids, probs, semantic, labels.tolist(), queries)
-    report["matches"] = match_check(ids, probs, semantic, labels.tolist(), queries)
+    semantic = base.conse(ids.astype(np.intp), probs)
+    report["tags"] = tag_check(ids, probs, semantic, labels.tolist(), queries, base)
+    report["matches"] = match_check(ids, probs, semantic, labels.tolist(), queries, base)
     if projection:
-        report["projection_check"] = projection_check(arrays, queries, default_model())
+        report["projection_check"] = projection_check(arrays, queries, base)
     return report
 
 
@@ -286,8 +291,12 @@ def main(argv: list[str] | None = None) -> int:
         "--features-dir", type=Path, help="cache of the encoder outputs, one .npz per folder"
     )
     parser.add_argument("--projection-check", action="store_true")
+    parser.add_argument(
+        "--word-vectors", type=Path, help="another word space (any format --word-vectors reads)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    base = SemanticModel(space=WordSpace.load(args.word_vectors)) if args.word_vectors else None
 
     if args.features_dir:
         args.features_dir.mkdir(parents=True, exist_ok=True)
@@ -297,10 +306,11 @@ def main(argv: list[str] | None = None) -> int:
             args.queries,
             args.features_dir / f"{folder.name}.npz" if args.features_dir else None,
             args.projection_check,
+            base,
         )
         for folder in args.folders
     ]
-    lexical = lexical_check().as_dict()
+    lexical = lexical_check(base).as_dict()
     if args.json:
         print(json.dumps({"folders": reports, "lexical": lexical}, indent=2))
         return 0
