@@ -215,11 +215,12 @@ def _raw_strips(image: Any) -> list[_Strip]:
         if tile.codec_name != "raw" or (x0, x1) != (0, width) or not args:
             return []
         rawmode, stride, ystep = (*args, 0, 1)[:3]
-        try:  # the packer gives a row's stored size, and proves the raw mode is a plain one
-            packed = len(Image.new(image.mode, (width, 1)).tobytes("raw", rawmode))
+        try:  # the packer gives the stored size of 8 pixels, and proves the raw mode plain
+            per_8 = len(Image.new(image.mode, (8, 1)).tobytes("raw", rawmode))
         except (ValueError, OSError):
             return []
-        strips.append(_Strip(top, bottom, tile.offset, rawmode, stride or packed, ystep or 1))
+        stride = stride or -(-width * per_8 // 8)
+        strips.append(_Strip(top, bottom, tile.offset, rawmode, stride, ystep or 1))
     strips.sort(key=lambda s: s.top)
     covered = 0
     for strip in strips:
