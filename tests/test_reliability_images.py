@@ -125,6 +125,17 @@ def test_a_png_whose_exif_follows_its_pixels_still_decodes_upright_in_bands(tmp_
     assert np.array_equal(np.asarray(image).astype(int), expected)
 
 
+@pytest.mark.parametrize("cut", [0.5, 0.98])
+def test_a_cut_short_png_read_in_bands_is_an_error_not_a_crash(tmp_path, cut):
+    path = save(image_of("RGBA", (1000, 700)), tmp_path / "cut.png")
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * cut)])
+    with Image.open(path) as opened:
+        assert bands(opened, 8) is not None
+    with pytest.raises(ImageLoadError, match="corrupt or truncated image"):
+        open_image(path, 100)
+
+
 RSS_SCRIPT = """
 import os, resource, sys
 os.environ["PHOTOSEARCH_DECODE_BUDGET_MB"] = sys.argv[2]

@@ -84,13 +84,13 @@ class PngLayout:
 
     def bandable(self, image: Any) -> bool:
         tile = image.tile
-        rawmode = tile[0].args if len(tile) == 1 else None
         return (
             len(self.header) == 13
             and self.header[12] == 0  # not interlaced
             and bool(self.idat)
+            and len(tile) == 1
             and tile[0].codec_name == "zip"
-            and rawmode in _LOSSLESS_PNG_RAWMODES
+            and tile[0].args in _LOSSLESS_PNG_RAWMODES
         )
 
 
