@@ -1,6 +1,7 @@
 """Encoder throughput at batch 32: the app's encoder against a naive baseline, in one run.
 
     .venv/bin/python benchmarks/encoder.py [--batch 32] [--repeat 6] [--check [--check-photos N]] [--jit] [--compile]
+    .venv/bin/python benchmarks/encoder.py --cache-check   # cost of verifying the cached model
 
 Baseline ("naive"): a second copy of the same network, NCHW float32 input (no channels_last),
 torch's default thread count, eager mode. Variants are timed interleaved with the baseline (ABAB..)
@@ -280,6 +281,26 @@ def check(encoder: ImageEncoder, variants: dict[str, Forward], limit: int) -> No
         )
 
 
+def cache_check_cost(repeat: int = 7) -> None:
+    """Best-of-``repeat`` time of the two checks on every load of the cached OpenVINO model:
+    the SHA-256 of its files against the manifest, and the probe input through the model."""
+    from photosearch.core.encoder import model_cache_dir
+    from photosearch.core.models.model_cache import CachedModel
+    from photosearch.core.models.openvino_body import _probe_input
+
+    encoder = load_encoder(backend="openvino")  # makes the cache when it is not there yet
+    xml = next((model_cache_dir() / "openvino").glob(f"{encoder.model_id}*.xml"))
+    cache = CachedModel(xml.parent, xml.stem)
+    probe = _probe_input(encoder.preprocess.size)
+
+    def best(fn: Callable[[], object]) -> float:
+        return min(_common.timed(fn, repeat)) * 1000
+
+    sizes = " + ".join(f"{path.stat().st_size / 2**20:.1f} MiB" for path in cache.files)
+    print(f"   digests of {sizes}: {best(cache.verify_files):.0f} ms")
+    print(f"   probe ({tuple(probe.shape)}): {best(lambda: encoder._body(probe)):.0f} ms")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--batch", type=int, default=32)
@@ -295,7 +316,15 @@ def main() -> None:
         default=None,
         help="also time the app path at these torch thread counts",
     )
+    ap.add_argument(
+        "--cache-check",
+        action="store_true",
+        help="only time what every load of the cached OpenVINO model checks (digests, probe)",
+    )
     args = ap.parse_args()
+    if args.cache_check:
+        cache_check_cost()
+        return
 
     default_threads = torch.get_num_threads()
     encoder = load_encoder(backend="torch")

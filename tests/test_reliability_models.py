@@ -180,7 +180,7 @@ def converted_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("converted")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PHOTOSEARCH_MODEL_CACHE", str(folder))
-        assert load_encoder(backend="openvino").backend == "openvino"
+        assert load_encoder(backend="openvino", device="cpu").backend == "openvino"
     return folder
 
 
@@ -228,12 +228,13 @@ def test_shuffled_weights_in_the_cached_model_are_rebuilt_and_match_torch(
     shuffle_largest_weights(xml, weights)
     monkeypatch.setenv("PHOTOSEARCH_MODEL_CACHE", str(cache))
     with caplog.at_level(logging.WARNING, logger="photosearch"):
-        encoder = load_encoder(backend="openvino")
+        encoder = load_encoder(backend="openvino", device="cpu")  # OpenVINO runs on the CPU
     assert encoder.backend == "openvino"
     assert "not using the cached OpenVINO model" in caplog.text
     assert f"{weights.name} does not match the digest" in caplog.text
     photos = sorted((SAMPLE / "dog").glob("*.jpg"))[:4]
-    got, expected = encoder.encode_paths(photos), load_encoder(backend="torch").encode_paths(photos)
+    torch_encoder = load_encoder(backend="torch", device="cpu")
+    got, expected = encoder.encode_paths(photos), torch_encoder.encode_paths(photos)
     assert np.abs(got.vectors - expected.vectors).max() < 1e-4
     assert (np.argsort(-got.probs, 1)[:, :5] == np.argsort(-expected.probs, 1)[:, :5]).all()
     from photosearch.core.models.model_cache import CachedModel
@@ -261,6 +262,7 @@ def test_damaged_shapes_in_the_cached_model_are_rebuilt_without_a_traceback(
             **os.environ,
             "PHOTOSEARCH_MODEL_CACHE": str(cache),
             "PHOTOSEARCH_BACKEND": "openvino",
+            "PHOTOSEARCH_DEVICE": "cpu",  # where OpenVINO runs, also on a machine with a GPU
         },
     )
     assert proc.returncode == 0, proc.stderr

@@ -125,6 +125,7 @@ def test_running_the_model_opens_no_socket_and_writes_only_our_folders(tmp_path)
         "PYTHONPATH": os.pathsep.join([str(site), str(REPO)]),
         "PYTHONDONTWRITEBYTECODE": "1",
         "PHOTOSEARCH_BACKEND": "openvino",  # fail loudly rather than quietly fall back to torch
+        "PHOTOSEARCH_DEVICE": "cpu",  # where OpenVINO runs, also on a machine with a GPU
         "PHOTOSEARCH_TEST_NET_LOG": str(net_log),
     }
     command = [sys.executable, "-m", "photosearch", "index", str(photos), "--json"]

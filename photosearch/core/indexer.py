@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import stat
 import threading
 import time
 from collections import deque
@@ -27,7 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from photosearch.core.db import Database
-from photosearch.core.imageio import ImageLoadError, looks_like_image, open_image_with_info
+from photosearch.core.imageio import ImageLoadError, open_image_with_info, read_photo_file
 from photosearch.core.locks import IndexingLock
 from photosearch.core.scanner import ScanResult, bytes_hash, sync_folders
 from photosearch.core.store import (
@@ -42,8 +41,6 @@ from photosearch.core.store import (
 )
 
 log = logging.getLogger(__name__)
-
-MAX_FILE_BYTES = 1 << 30  # no photo is bigger; a huge file is not read into memory
 
 
 class SemanticEmbedder(Protocol):
@@ -156,30 +153,9 @@ class Controls:
 def read_and_decode(photo_id: int, path: str, preprocess: Any) -> _Decoded:
     """Read one file once: stat, hash and decode it. Never raises; errors are returned."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except OSError as exc:
-        return _Decoded(photo_id, path, None, f"cannot open: {exc.strerror or exc}")
-    try:
-        st = os.fstat(fd)
-        if stat.S_ISDIR(st.st_mode):
-            return _Decoded(photo_id, path, None, "is a folder, not a photo")
-        if not stat.S_ISREG(st.st_mode):
-            return _Decoded(photo_id, path, None, "not a regular file")
-        if st.st_size == 0:
-            return _Decoded(photo_id, path, None, "empty file (0 bytes)")
-        if st.st_size > MAX_FILE_BYTES:
-            return _Decoded(
-                photo_id, path, None, f"file too large for a photo ({st.st_size:,} bytes)"
-            )
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            head = f.read(32)
-            if not looks_like_image(head):
-                return _Decoded(photo_id, path, None, "not an image (unrecognised file contents)")
-            data = head + f.read()
-    except OSError as exc:
-        return _Decoded(photo_id, path, None, f"cannot read: {exc.strerror or exc}")
-    finally:
-        os.close(fd)
+        data, st = read_photo_file(path)
+    except ImageLoadError as exc:
+        return _Decoded(photo_id, path, None, str(exc).replace(f": {path}", ""))
     decoded = _Decoded(
         photo_id,
         path,

@@ -81,6 +81,7 @@ class WordSpace:
         if len(head) >= 4 and int.from_bytes(head[:4], "little") == FASTTEXT_MAGIC:
             return cls._load_fasttext(path)
         binary = _looks_binary(path, head)
+        _check_header(path, binary)
         try:
             if binary:
                 kv = KeyedVectors.load_word2vec_format(
@@ -93,6 +94,8 @@ class WordSpace:
                 )
         except (ValueError, EOFError, UnicodeDecodeError, IndexError, OSError) as exc:
             raise WordSpaceError(f"cannot read word vectors from {path}: {exc}") from exc
+        except MemoryError as exc:
+            raise WordSpaceError(f"not enough memory for the word vectors in {path}") from exc
         return cls(kv, _clean_name(path), _file_digest(path))
 
     @classmethod
@@ -246,6 +249,53 @@ def _has_word2vec_header(path: Path) -> bool:
     with gzip.open(path, "rb") if compressed else open(path, "rb") as f:
         first = f.readline(256).split()
     return len(first) == 2 and all(p.isdigit() for p in first)
+
+
+# Word-vector models have at most a few thousand dimensions; anything wider is not one.
+MAX_DIMENSIONS = 65_536
+# Deflate never expands data by more than this (a run of zeros compresses ~1032:1).
+MAX_GZIP_RATIO = 1032
+
+
+def _check_header(path: Path, binary: bool) -> None:
+    """Refuse a word2vec header ("count dim") the file or the machine cannot hold.
+
+    gensim allocates ``count x dim`` float32s before it reads a single vector, so "1000000000000
+    1000" asks for 4 PB and dies with MemoryError (or a header just under the machine's memory
+    gets the process killed). Each vector takes at least ``dim`` values on disk: 4 bytes each in
+    a binary file, a digit and a separator in a text one.
+    """
+    compressed = _read_head(path, 2) == b"\x1f\x8b"
+    with gzip.open(path, "rb") if compressed else open(path, "rb") as f:
+        first = f.readline(256).split()
+    if len(first) != 2 or not all(p.isdigit() for p in first):
+        return  # no header (GloVe text): gensim counts the lines itself
+    count, dim = int(first[0]), int(first[1])
+    if count == 0 or not 1 <= dim <= MAX_DIMENSIONS:
+        raise WordSpaceError(
+            f"{path}: the header announces {count:,} vectors of {dim:,} dimensions"
+        )
+    size = path.stat().st_size
+    capacity = size * MAX_GZIP_RATIO if compressed else size
+    per_vector = 4 * dim + 2 if binary else 2 * dim + 2  # a 1-letter word, a separator, values
+    if count * per_vector > capacity:
+        raise WordSpaceError(
+            f"{path}: the header announces {count:,} vectors of {dim:,} dimensions, at least "
+            f"{count * per_vector:,} bytes, but the file holds {size:,} bytes"
+        )
+    memory = _physical_memory()
+    if memory is not None and count * dim * 4 > memory:
+        raise WordSpaceError(
+            f"{path}: {count:,} vectors of {dim:,} dimensions need {count * dim * 4 / 2**30:,.1f}"
+            f" GiB of memory, more than this machine has ({memory / 2**30:,.1f} GiB)"
+        )
+
+
+def _physical_memory() -> int | None:
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):  # not offered on this platform
+        return None
 
 
 def _looks_binary(path: Path, head: bytes) -> bool:
