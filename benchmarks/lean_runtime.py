@@ -10,6 +10,9 @@ median peak RSS (``ru_maxrss`` of the child, from ``os.wait4``):
 * the first run, which converts the model for OpenVINO (empty model cache; one run);
 * ``similar NEWFILE`` (a dev photo not in the library), ``similar PHOTO`` (one in it) and
   ``search dog``, with the default backend (auto: OpenVINO, warm cache);
+* the GUI on the library, idle after start-up: RSS (``VmRSS``) once the model has loaded
+  (OpenVINO's library is mapped) and the RSS has been steady for 5 s (at most ``--gui-seconds``), and whether torch's and
+  OpenVINO's libraries are mapped (``/proc/PID/maps``); median of three runs;
 * baselines in the same run: ``similar NEWFILE`` with ``PHOTOSEARCH_BACKEND=torch``, and with
   ``--before TREE`` (e.g. ``git archive`` of an older commit, unpacked) the same command run by
   that code; and ``python -c "import torch"`` alone.
@@ -61,12 +64,50 @@ def measure(
     return wall, rss
 
 
+def gui_idle(env: dict[str, str], cwd: Path, seconds: float) -> tuple[float, str]:
+    """(RSS MB, which inference libraries are mapped) of the GUI on the library once its RSS
+    is steady."""
+    gui_env = {**env, "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "photosearch", "gui", "--db", env["PHOTOSEARCH_DB"]],
+        cwd=cwd, env=gui_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    status, maps = Path(f"/proc/{proc.pid}/status"), Path(f"/proc/{proc.pid}/maps")
+    rss, steady_since, start = 0.0, time.monotonic(), time.monotonic()
+    mapped: set[str] = set()
+    try:
+        while time.monotonic() - start < seconds and proc.poll() is None:
+            time.sleep(0.5)
+            line = next(x for x in status.read_text().splitlines() if x.startswith("VmRSS:"))
+            now = int(line.split()[1]) / 1024
+            text = maps.read_text()
+            mapped |= {name for name in ("libtorch_cpu", "libopenvino.") if name in text}
+            if abs(now - rss) > 2:
+                rss, steady_since = now, time.monotonic()
+            elif time.monotonic() - steady_since > 5 and "libopenvino." in mapped:
+                break
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    names = {"libtorch_cpu": "torch", "libopenvino.": "OpenVINO"}
+    return rss, " + ".join(sorted(names[m] for m in mapped)) or "no model"
+
+
+def measure_gui(label: str, env: dict[str, str], cwd: Path, seconds: float) -> None:
+    samples = [gui_idle(env, cwd, seconds) for _ in range(3)]
+    rss = statistics.median(s[0] for s in samples)
+    loaded = ", ".join(sorted({s[1] for s in samples}))
+    print(f"| {label} (mapped: {loaded}) | | {rss:.0f} MB |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=Path, default=_common.ROOT / "resources" / "sample-photos")
     parser.add_argument("--new-photo", type=Path, default=None, help="an image not in the library")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--before", type=Path, default=None, help="a tree of older code")
+    parser.add_argument("--gui-seconds", type=float, default=60.0)
+    parser.add_argument("--only-gui", action="store_true", help="measure only the GUI rows")
     args = parser.parse_args()
     new_photo = args.new_photo or sorted(DEV_PHOTOS.glob("dog/*.jpg"))[0]
     photo = sorted(args.photos.glob("dog/*.jpg"))[0]
@@ -89,6 +130,17 @@ def main() -> None:
 
     print("| command | wall, median (range) | peak RSS, median |")
     print("|---|---:|---:|")
+    measure_gui("GUI, idle after start-up", env, root, args.gui_seconds)
+    if args.before is not None:
+        before_env = {**env, "PYTHONPATH": str(args.before.resolve())}
+        measure_gui(
+            f"baseline: GUI, code in {args.before}",
+            before_env,
+            args.before.resolve(),
+            args.gui_seconds,
+        )
+    if args.only_gui:
+        return
     first = LEAN_TMP / "models-first"
     shutil.rmtree(first, ignore_errors=True)
     cold = {**env, "PHOTOSEARCH_MODEL_CACHE": str(first)}
