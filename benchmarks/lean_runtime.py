@@ -15,7 +15,10 @@ median peak RSS (``ru_maxrss`` of the child, from ``os.wait4``):
   OpenVINO's libraries are mapped (``/proc/PID/maps``); median of three runs;
 * baselines in the same run: ``similar NEWFILE`` with ``PHOTOSEARCH_BACKEND=torch``, and with
   ``--before TREE`` (e.g. ``git archive`` of an older commit, unpacked) the same command run by
-  that code; and ``python -c "import torch"`` alone.
+  that code; and ``python -c "import torch"`` alone;
+* with ``--encoder``, only: a batch of 32 sample photos (preprocessed once) through the
+  torch-free encoder and through the torch-loaded one on OpenVINO, alternately, in one process
+  (the indexer's ``encode_arrays``), and the largest difference between their vectors.
 """
 
 from __future__ import annotations
@@ -100,6 +103,29 @@ def measure_gui(label: str, env: dict[str, str], cwd: Path, seconds: float) -> N
     print(f"| {label} (mapped: {loaded}) | | {rss:.0f} MB |", flush=True)
 
 
+def compare_encoders(rounds: int = 4, repeat: int = 5) -> None:
+    import numpy as np
+
+    from photosearch.core.encoder import load_torch_encoder
+    from photosearch.core.encoding import load_encoder
+    from photosearch.core.imageio import open_image
+
+    lean, through_torch = load_encoder(), load_torch_encoder(backend="openvino")
+    assert type(lean).__name__ == "LeanEncoder" and through_torch.backend == "openvino"
+    paths = sorted((_common.ROOT / "resources" / "sample-photos").rglob("*.jpg"))[:32]
+    side = lean.preprocess.decode_side
+    batch = np.stack([lean.preprocess(open_image(p, side)) for p in paths])
+    times: dict[str, list[float]] = {"torch-free": [], "loaded through torch": []}
+    for _ in range(rounds):
+        for label, encoder in (("torch-free", lean), ("loaded through torch", through_torch)):
+            times[label] += _common.timed(lambda e=encoder: e.encode_arrays(batch), repeat)
+    for label, samples in times.items():
+        print(f"encode_arrays, batch 32, {label}: median {statistics.median(samples) * 1e3:.0f} ms")
+    a, b = lean.encode_arrays(batch), through_torch.encode_arrays(batch)
+    print(f"largest difference: vectors {np.abs(a.vectors - b.vectors).max():.2g}, "
+          f"probabilities {np.abs(a.probs - b.probs).max():.2g}")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=Path, default=_common.ROOT / "resources" / "sample-photos")
@@ -108,7 +134,12 @@ def main() -> None:
     parser.add_argument("--before", type=Path, default=None, help="a tree of older code")
     parser.add_argument("--gui-seconds", type=float, default=60.0)
     parser.add_argument("--only-gui", action="store_true", help="measure only the GUI rows")
+    parser.add_argument("--encoder", action="store_true", help="only compare the two encoders")
     args = parser.parse_args()
+    if args.encoder:
+        os.environ["PHOTOSEARCH_MODEL_CACHE"] = str(LEAN_TMP / "models")
+        compare_encoders()
+        return
     new_photo = args.new_photo or sorted(DEV_PHOTOS.glob("dog/*.jpg"))[0]
     photo = sorted(args.photos.glob("dog/*.jpg"))[0]
 
