@@ -61,7 +61,11 @@ def test_conversion_is_cached_and_reused(tmp_path, monkeypatch, caplog, sample_p
         second = load_encoder(backend="openvino")
     assert "converting" not in caplog.text
     paths = sample_paths[:4]
-    assert np.array_equal(first.encode_paths(paths).vectors, second.encode_paths(paths).vectors)
+    # The second load skips torch (photosearch.core.lean_encoder): the same network, with the
+    # classifier and projection in numpy instead of torch, so equal up to float32 rounding.
+    assert type(second).__name__ == "LeanEncoder"
+    a, b = first.encode_paths(paths), second.encode_paths(paths)
+    assert np.abs(a.vectors - b.vectors).max() < 1e-5 and np.abs(a.probs - b.probs).max() < 1e-5
 
 
 def test_a_corrupt_cached_model_is_converted_again(tmp_path, monkeypatch, caplog, torch_encoder):

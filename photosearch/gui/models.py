@@ -21,7 +21,8 @@ EncoderFactory = Callable[[str], Any]
 
 
 def load_encoder_by_name(name: str) -> Any:
-    from photosearch.core.encoder import load_encoder  # imports torch: workers only
+    # Torch-free when the converted model is cached; imports torch otherwise: workers only.
+    from photosearch.core.encoding import load_encoder
 
     return load_encoder(name)
 

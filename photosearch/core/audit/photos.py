@@ -77,7 +77,7 @@ def encode_folder(
     from photosearch.core.text.embedder import top_k
 
     if encoder is None:
-        from photosearch.core.encoder import load_encoder
+        from photosearch.core.encoding import load_encoder
 
         encoder = load_encoder()
     paths, labels, queries = list_photos(folder)

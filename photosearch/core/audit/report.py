@@ -165,7 +165,7 @@ def _photo_section(
     folder = Path(photos) if photos is not None else sample_photos_dir()
     result["settings"]["photos"] = str(folder.absolute())
     if encoder is None:
-        from photosearch.core.encoder import load_encoder
+        from photosearch.core.encoding import load_encoder
 
         say("loading the image model")
         encoder = load_encoder()

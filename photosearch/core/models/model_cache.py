@@ -10,7 +10,12 @@ probe and compares. The manifest is written last, atomically: a model without a 
 is never trusted.
 
 The manifest has a ``format`` number; readers ignore keys they do not know, so more files or
-facts can be recorded later (e.g. classifier weights beside the network) under a new format.
+facts can be recorded later under a new format. Format 2 added, for an image encoder, what it
+needs beside the network so that a query can run without torch: ``<stem>.npz`` (classifier
+weights and bias, the search basis) and an ``encoder`` entry (model id, preprocessing, and the
+size and SHA-256 of the source weights file), checked by
+:mod:`photosearch.core.lean_encoder`. The probe input is numpy's (``default_rng(0)``), so it can
+be rebuilt without torch.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2
 # A cached model is only trusted when its probe output matches the recorded one within this.
 MAX_PROBE_DIFFERENCE = 1e-4
 
@@ -66,19 +71,52 @@ class Manifest:
             raise CacheProblem("its recorded probe output has the wrong size")
         return np.frombuffer(raw, dtype="<f4").reshape(shape)
 
+    @property
+    def encoder(self) -> dict[str, Any] | None:
+        """The encoder facts recorded with the model (None for a bare network)."""
+        facts = self.data.get("encoder")
+        return facts if isinstance(facts, dict) else None
+
+
+def probe_shape(input_size: int) -> tuple[int, ...]:
+    return (2, 3, input_size, input_size)
+
+
+def probe_input(input_size: int) -> np.ndarray:
+    """The fixed float32 input whose output the manifest records."""
+    return np.random.default_rng(0).standard_normal(probe_shape(input_size), dtype=np.float32)
+
+
+def cache_stem(cache_key: str, openvino_version: str) -> str:
+    """The file stem of a converted model: the caller's key and the versions that made it.
+
+    The torch version is read from the installed package's metadata, not by importing it.
+    """
+    from importlib import metadata
+
+    try:
+        torch_version = metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        torch_version = "none"
+    text = f"{cache_key}-torch{torch_version}-ov{openvino_version}"
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
+
 
 class CachedModel:
-    """``<stem>.xml`` + ``<stem>.bin`` (OpenVINO IR) and ``<stem>.json`` (the manifest)."""
+    """``<stem>.xml`` + ``<stem>.bin`` (OpenVINO IR), with ``arrays`` also ``<stem>.npz`` (what
+    the encoder needs beside the network), and ``<stem>.json`` (the manifest)."""
 
-    def __init__(self, folder: Path, stem: str) -> None:
+    def __init__(self, folder: Path, stem: str, arrays: bool = False) -> None:
         self.folder = folder
         self.xml = folder / f"{stem}.xml"
         self.bin = folder / f"{stem}.bin"
+        self.npz = folder / f"{stem}.npz"
         self.manifest = folder / f"{stem}.json"
+        self.arrays = arrays
 
     @property
     def files(self) -> tuple[Path, ...]:
-        return (self.xml, self.bin)
+        return (self.xml, self.bin, self.npz) if self.arrays else (self.xml, self.bin)
 
     def exists(self) -> bool:
         return any(path.exists() for path in (*self.files, self.manifest))
@@ -117,21 +155,43 @@ class CachedModel:
             raise CacheProblem("its manifest lacks the files or the probe")
         return Manifest(data)
 
-    def write_manifest(self, probe_shape: tuple[int, ...], expected: np.ndarray) -> None:
-        """Record the files as they are now, and ``expected`` as the probe's output. Atomic."""
+    def write_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Write ``<stem>.npz`` (next to its final name, then renamed)."""
+        tmp = self.npz.with_name(f".{self.npz.stem}.{os.getpid()}.tmp.npz")
+        little_endian = {k: np.ascontiguousarray(v, dtype="<f4") for k, v in arrays.items()}
+        np.savez(tmp, **little_endian)  # type: ignore[arg-type]
+        os.replace(tmp, self.npz)
+
+    def read_arrays(self) -> dict[str, np.ndarray]:
+        """The arrays of ``<stem>.npz`` (call after :meth:`verify_files`); never unpickles."""
+        try:
+            with np.load(self.npz, allow_pickle=False) as npz:
+                return {k: npz[k] for k in npz.files}
+        except (OSError, ValueError) as exc:
+            raise CacheProblem(f"{self.npz.name} cannot be read ({exc})") from exc
+
+    def write_manifest(
+        self,
+        probe_shape: tuple[int, ...],
+        expected: np.ndarray,
+        encoder: dict[str, Any] | None = None,
+    ) -> None:
+        """Record the files as they are now, ``expected`` as the probe's output and the
+        ``encoder`` facts. Atomic."""
         output = np.ascontiguousarray(expected, dtype="<f4")
-        data = {
+        data: dict[str, Any] = {
             "format": MANIFEST_FORMAT,
             "files": {
                 path.name: {"bytes": path.stat().st_size, "sha256": file_digest(path)}
                 for path in self.files
             },
             "probe": {
-                "input": "torch.randn, seed 0",
+                "input": "numpy default_rng(0).standard_normal, float32",
                 "input_shape": list(probe_shape),
                 "output_shape": list(output.shape),
                 "output_float32": base64.b64encode(output.tobytes()).decode("ascii"),
             },
+            "encoder": encoder,
         }
         tmp = self.manifest.with_name(f".{self.manifest.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")

@@ -10,7 +10,10 @@ The network is converted from the torch module already loaded (weights read with
 (``.xml`` + ``.bin``) under the model cache, keyed by the caller's model id and the torch and
 OpenVINO versions, and checked against torch on a fixed input when it is made. A manifest beside
 it records the files' SHA-256 and torch's output on that input; every load checks both before
-the cached model is used (:mod:`photosearch.core.models.model_cache`).
+the cached model is used (:mod:`photosearch.core.models.model_cache`). With an image encoder's
+facts and arrays, the cache also holds what the encoder needs beside the network, so that a
+later process can load it without torch (:func:`load_cached_body`,
+:mod:`photosearch.core.lean_encoder`); torch is imported here only to convert.
 
 Importing OpenVINO goes through :func:`import_openvino`, which first switches off its telemetry.
 """
@@ -24,17 +27,23 @@ import sys
 import threading
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from photosearch.core.models.model_cache import (
     MAX_PROBE_DIFFERENCE,
     CachedModel,
     CacheProblem,
+    Manifest,
+    cache_stem,
     probe_difference,
+    probe_input,
+    probe_shape,
 )
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -82,45 +91,60 @@ def openvino_version() -> str | None:
 
 class OpenVinoBody:
     """``body(x)`` for an NCHW float32 tensor -> pooled features, like the torch module it
-    replaces. Calls share one infer request (and its output buffer), so they take turns."""
+    replaces; :meth:`run` the same for numpy arrays. Calls share one infer request (and its
+    output buffer), so they take turns."""
 
     def __init__(self, compiled: Any) -> None:
         self._request = compiled.create_infer_request()
         self._lock = threading.Lock()
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        array = np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float32)
+    def run(self, array: np.ndarray) -> np.ndarray:
+        array = np.ascontiguousarray(array, dtype=np.float32)
         with self._lock:
             self._request.infer({0: array})
-            features = np.array(self._request.get_output_tensor(0).data, copy=True)
-        return torch.from_numpy(features)
+            return np.array(self._request.get_output_tensor(0).data, copy=True)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        return torch.from_numpy(self.run(x.detach().cpu().numpy()))
 
 
-def load_openvino_body(
-    network: torch.nn.Module, input_size: int, cache_key: str, cache_dir: Path, threads: int
-) -> OpenVinoBody:
-    """Convert (or load the verified cached conversion of) ``network`` and compile it for the CPU.
-
-    A cached model whose files or probe output differ from its manifest is never used: it is
-    converted again, with a warning. Raises :class:`OpenVinoUnavailable` with the reason when
-    OpenVINO cannot run the network.
-    """
+def cached_model(cache_key: str, cache_dir: Path, arrays: bool) -> CachedModel:
+    """Where the conversion for ``cache_key`` is cached. Raises OpenVinoUnavailable when
+    OpenVINO is not installed (its version is part of the name)."""
     version = openvino_version()
     if version is None:
         raise OpenVinoUnavailable("openvino is not installed")
-    ov = import_openvino()
+    return CachedModel(cache_dir / "openvino", cache_stem(cache_key, version), arrays)
 
-    folder = cache_dir / "openvino"
-    cache = CachedModel(folder, _safe_name(f"{cache_key}-torch{torch.__version__}-ov{version}"))
+
+def load_openvino_body(
+    network: torch.nn.Module,
+    input_size: int,
+    cache_key: str,
+    cache_dir: Path,
+    threads: int,
+    encoder_facts: dict[str, Any] | None = None,
+    encoder_arrays: dict[str, np.ndarray] | None = None,
+) -> OpenVinoBody:
+    """Convert (or load the verified cached conversion of) ``network`` and compile it for the CPU.
+
+    A cached model whose files, probe output or ``encoder_facts`` differ from its manifest is
+    never used: it is converted again, with a warning. A fresh conversion is cached with
+    ``encoder_facts`` and ``encoder_arrays`` beside it. Raises :class:`OpenVinoUnavailable`
+    with the reason when OpenVINO cannot run the network.
+    """
+    cache = cached_model(cache_key, cache_dir, arrays=encoder_arrays is not None)
+    ov = import_openvino()
     try:
-        core = ov.Core()
-        core.set_property({"CACHE_DIR": str(_compiled_dir(folder))})
-        body = _load_cached(core, cache, input_size, threads)
+        core = _core(ov, cache)
+        body = _load_cached(core, cache, input_size, threads, encoder_facts)
         if body is None:
             model = _convert(ov, network, input_size)
             body = _body(core, model, threads)
             expected = _check_against_torch(body, network, input_size)
-            _save(ov, model, cache, _probe_input(input_size), expected)
+            _save(ov, model, cache, input_size, expected, encoder_facts, encoder_arrays)
     except OpenVinoUnavailable:
         raise
     except Exception as exc:  # any OpenVINO failure means "use torch", never a crash
@@ -136,25 +160,52 @@ def _body(core: Any, model: Any, threads: int) -> OpenVinoBody:
     return OpenVinoBody(compiled)
 
 
+def _core(ov: Any, cache: CachedModel) -> Any:
+    core = ov.Core()
+    core.set_property({"CACHE_DIR": str(_compiled_dir(cache.folder))})
+    return core
+
+
+def load_cached_body(
+    cache: CachedModel, input_size: int | None, threads: int, core: Any = None
+) -> tuple[OpenVinoBody, Manifest]:
+    """The cached model, compiled, and its manifest, once its files match their recorded
+    digests and its output on the probe input matches the recorded one. Needs no torch.
+    ``input_size`` None: the one the probe was recorded for. Raises :class:`CacheProblem`
+    (or OpenVINO's own error) when it does not check out."""
+    if core is None:
+        core = _core(import_openvino(), cache)
+    manifest = cache.verify_files()
+    if input_size is None:
+        input_size = int(manifest.data["probe"]["input_shape"][-1])
+    model = core.read_model(str(cache.xml))
+    body = _body(core, model, threads)
+    probe = probe_input(input_size)
+    difference = probe_difference(body.run(probe), manifest.probe_output(probe.shape))
+    if not difference <= MAX_PROBE_DIFFERENCE:
+        raise CacheProblem(
+            f"its output differs from the recorded one by {difference:.3g} "
+            f"(more than {MAX_PROBE_DIFFERENCE:g})"
+        )
+    return body, manifest
+
+
 def _load_cached(
-    core: Any, cache: CachedModel, input_size: int, threads: int
+    core: Any,
+    cache: CachedModel,
+    input_size: int,
+    threads: int,
+    encoder_facts: dict[str, Any] | None = None,
 ) -> OpenVinoBody | None:
-    """The cached model, compiled, when its files match their recorded digests and its output
-    on the probe input matches the recorded one; else None (after a warning when a cache was
-    there but is not to be trusted, whose files are then removed)."""
+    """The cached model, compiled, when it checks out (:func:`load_cached_body`) and records
+    ``encoder_facts``; else None (after a warning when a cache was there but is not to be
+    trusted, whose files are then removed)."""
     if not cache.exists():
         return None
     try:
-        manifest = cache.verify_files()
-        model = core.read_model(str(cache.xml))
-        body = _body(core, model, threads)
-        probe = _probe_input(input_size)
-        difference = probe_difference(body(probe).numpy(), manifest.probe_output(probe.shape))
-        if not difference <= MAX_PROBE_DIFFERENCE:
-            raise CacheProblem(
-                f"its output differs from the recorded one by {difference:.3g} "
-                f"(more than {MAX_PROBE_DIFFERENCE:g})"
-            )
+        body, manifest = load_cached_body(cache, input_size, threads, core)
+        if manifest.encoder != encoder_facts:
+            raise CacheProblem("it was made for other model weights or settings")
         return body
     except OpenVinoUnavailable:
         raise
@@ -195,8 +246,10 @@ def _compile(core: Any, model: Any, threads: int) -> Any:
 
 
 def _convert(ov: Any, network: torch.nn.Module, input_size: int) -> Any:
+    import torch
+
     log.info("converting the image model for OpenVINO (once; cached afterwards)")
-    example = _probe_input(input_size)
+    example = torch.from_numpy(probe_input(input_size))
     with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
         # Tracing fixes Python-computed shapes ("same" padding) as constants: right here, since
         # the input side is fixed below, but torch warns about each of them.
@@ -212,7 +265,9 @@ def _check_against_torch(
     body: OpenVinoBody, network: torch.nn.Module, input_size: int
 ) -> np.ndarray:
     """Torch's features on the probe input, once OpenVINO's are shown to match them."""
-    probe = _probe_input(input_size)
+    import torch
+
+    probe = torch.from_numpy(probe_input(input_size))
     with torch.inference_mode():
         expected = network(probe.contiguous(memory_format=torch.channels_last)).float().numpy()
     difference = probe_difference(body(probe).numpy(), expected)
@@ -224,26 +279,26 @@ def _check_against_torch(
     return expected
 
 
-def _probe_input(input_size: int) -> torch.Tensor:
-    generator = torch.Generator().manual_seed(0)
-    return torch.randn(2, 3, input_size, input_size, generator=generator)
-
-
 def _save(
-    ov: Any, model: Any, cache: CachedModel, probe: torch.Tensor, expected: np.ndarray
+    ov: Any,
+    model: Any,
+    cache: CachedModel,
+    input_size: int,
+    expected: np.ndarray,
+    encoder_facts: dict[str, Any] | None,
+    encoder_arrays: dict[str, np.ndarray] | None,
 ) -> None:
-    """Write the IR next to its final name, then rename, then the manifest that vouches for
-    it: a crash never leaves half a model that would be trusted."""
+    """Write the IR (and the encoder's arrays) next to their final names, then rename, then
+    the manifest that vouches for them: a crash never leaves half a model that would be
+    trusted."""
     try:
         cache.folder.mkdir(parents=True, exist_ok=True)
         tmp = cache.xml.with_name(f".{cache.xml.stem}.{os.getpid()}.tmp.xml")
         ov.save_model(model, str(tmp), compress_to_fp16=False)  # fp16 weights would change results
         os.replace(tmp.with_suffix(".bin"), cache.bin)
         os.replace(tmp, cache.xml)
-        cache.write_manifest(tuple(probe.shape), expected)
+        if encoder_arrays is not None:
+            cache.write_arrays(encoder_arrays)
+        cache.write_manifest(probe_shape(input_size), expected, encoder_facts)
     except Exception as exc:  # a read-only cache only costs the conversion next time
         log.warning("could not cache the converted model in %s: %s", cache.folder, exc)
-
-
-def _safe_name(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
