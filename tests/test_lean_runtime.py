@@ -3,12 +3,14 @@ cache, or OpenVINO missing, and they run through torch as before."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -128,6 +130,37 @@ def test_the_lean_encoder_gives_the_torch_encoders_numbers(library, monkeypatch,
         assert got.dtype == np.float32 and np.abs(got - want).max() < 1e-4
     assert np.abs(lean.classifier_prototypes - reference.classifier_prototypes).max() < 1e-5
     assert lean.encode_paths([]).vectors.shape == (0, reference.vector_dim)
+
+
+def test_both_encoders_apply_the_indexers_guards_to_a_path(library, tmp_path, monkeypatch):
+    """A FIFO is never opened (it would block for ever), a folder is named as one."""
+    from photosearch.core.encoder import load_torch_encoder
+    from photosearch.core.encoding import load_encoder
+    from photosearch.core.imageio import ImageLoadError
+
+    root, _ = library
+    monkeypatch.setenv("PHOTOSEARCH_MODEL_CACHE", str(root / "models"))
+    monkeypatch.setenv("PHOTOSEARCH_DEVICE", "cpu")
+    fifo = tmp_path / "fifo.jpg"
+    os.mkfifo(fifo)
+    folder = tmp_path / "folder.jpg"
+    folder.mkdir()
+    done = threading.Event()
+
+    def unblock_a_reader() -> None:  # so that a FIFO wrongly opened fails the test, not hangs it
+        while not done.wait(2):
+            with contextlib.suppress(OSError):  # ENXIO while nobody has it open for reading
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+    threading.Thread(target=unblock_a_reader, daemon=True).start()
+    try:
+        for encoder in (load_encoder(), load_torch_encoder(backend="torch")):
+            with pytest.raises(ImageLoadError, match="not a regular file"):
+                encoder.encode_paths([fifo])
+            with pytest.raises(ImageLoadError, match="is a folder"):
+                encoder.encode_paths([folder])
+    finally:
+        done.set()
 
 
 def test_other_weights_or_settings_are_not_served_from_the_cache(

@@ -302,7 +302,7 @@ def test_command_line_images_go_through_the_indexers_guards(tmp_path, tiny_encod
         [sys.executable, "-c", CLI_SCRIPT, json.dumps([argv for argv, _ in cases])],
         capture_output=True,
         text=True,
-        timeout=600,  # a FIFO opened for reading would block for ever
+        timeout=300,  # a FIFO opened for reading would block for ever
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(REPO), "PHOTOSEARCH_DECODE_BUDGET_MB": "32"},
     )

@@ -101,10 +101,11 @@ class LeanEncoder:
         return self.encode_arrays(np.stack([self.preprocess(image) for image in images]))
 
     def encode_paths(self, paths: Sequence[str | os.PathLike[str]]) -> Encoding:
-        """Decode (reduced size, EXIF-upright) and encode; raises ImageLoadError on a bad file."""
-        from photosearch.core.imageio import open_image
+        """Decode (reduced size, EXIF-upright) and encode; raises ImageLoadError on a bad file.
+        Files go through the indexer's guards (regular file, size, signature, pixels, memory)."""
+        from photosearch.core.imageio import load_photo
 
-        return self.encode_images([open_image(p, self.preprocess.decode_side) for p in paths])
+        return self.encode_images([load_photo(p, self.preprocess.decode_side) for p in paths])
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
