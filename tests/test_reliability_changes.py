@@ -21,6 +21,7 @@ from helpers import SAMPLE, WATCH_FAST, TinyEncoder, copy_sample
 from photosearch.core import scanner
 from photosearch.core.indexer import Indexer
 from photosearch.core.scanner import bytes_hash, sync_folders
+from photosearch.core.schema import SCHEMA_VERSION
 from photosearch.core.store import Library
 from photosearch.core.watcher import WatchService
 
@@ -170,7 +171,7 @@ def test_rows_from_before_the_migration_are_rehashed_once_not_reembedded(tmp_pat
     downgrade_to_version_1(db_path)
 
     with Library(db_path) as library:
-        assert library.reader().scalar("PRAGMA user_version") == 2
+        assert library.reader().scalar("PRAGMA user_version") == SCHEMA_VERSION
         rows = library.reader().query("SELECT ctime, inode FROM photos")
         assert rows and all(r == (None, None) for r in rows)  # unknown until checked
         calls = encoder.calls
@@ -189,6 +190,8 @@ def downgrade_to_version_1(db_path: Path) -> None:
     touched, so the plain stdlib driver does)."""
     conn = sqlite3.connect(db_path, isolation_level=None)
     try:
+        conn.execute("DROP TABLE taught_examples")  # version 3
+        conn.execute("DROP TABLE taught_words")
         conn.execute("ALTER TABLE photos DROP COLUMN ctime")
         conn.execute("ALTER TABLE photos DROP COLUMN inode")
         conn.execute("PRAGMA user_version = 1")

@@ -25,6 +25,8 @@ COMMANDS = [
     "status",
     "watch",
     "duplicates",
+    "teach",
+    "words",
     "train",
     "eval",
     "audit",

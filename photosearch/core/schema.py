@@ -74,8 +74,35 @@ def _v2(db: Database) -> None:
     db.execute("ALTER TABLE photos ADD COLUMN inode INTEGER")
 
 
+def _v3(db: Database) -> None:
+    """Taught words: a word, its example photos by content hash (so moves and re-indexing keep
+    them) and the linear score fitted from them, for one image model (see core/teach)."""
+    db.execute(
+        """
+        CREATE TABLE taught_words(
+            id INTEGER PRIMARY KEY,
+            word TEXT NOT NULL UNIQUE,  -- normalised: lower case, single spaces
+            model_id TEXT NOT NULL,     -- the image model the fit belongs to
+            method TEXT NOT NULL,
+            weights BLOB NOT NULL,      -- float32 little-endian, one per visual dimension
+            bias REAL NOT NULL,
+            created_at REAL NOT NULL,
+            changed_at REAL NOT NULL
+        )"""
+    )
+    db.execute(
+        """
+        CREATE TABLE taught_examples(
+            word_id INTEGER NOT NULL REFERENCES taught_words(id) ON DELETE CASCADE,
+            content_hash TEXT NOT NULL,
+            positive INTEGER NOT NULL CHECK (positive IN (0, 1)),
+            PRIMARY KEY (word_id, content_hash)
+        )"""
+    )
+
+
 # Append new migrations here; never edit or reorder a released one.
-MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[Database], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

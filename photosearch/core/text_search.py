@@ -80,6 +80,7 @@ class TextSearcher:
         self._lock = threading.Lock()
         self._arrays: tuple[Any, Any] | None = None  # (snapshot, LibraryArrays)
         self._space_ready = False
+        self._words: Any = None
 
     @property
     def library(self) -> Library:
@@ -167,7 +168,11 @@ class TextSearcher:
             terms.append(term)
             if photo_id is not None:
                 exclude.add(photo_id)
-        compiled = compile_query(parse_query(text, terms), self.model)
+        query = parse_query(text, terms)
+        taught = self._taught_search(query, exclude, k, filters)
+        if taught is not None:
+            return taught
+        compiled = compile_query(query, self.model)
         snap, arrays = self._library_arrays()
         notes = [unseen_note(self.model, c) for c in compiled.unseen]
         if compiled.unknown_words:
@@ -187,6 +192,38 @@ class TextSearcher:
         total_good = int(good.sum() if mask is None else (good & mask).sum())
         return Outcome(results, notes, total_good)
 
+    @property
+    def words(self) -> Any:
+        """The library's taught words (:class:`photosearch.core.teach.words.Words`)."""
+        if self._words is None:
+            from photosearch.core.teach.words import Words
+
+            self._words = Words(self.library, self.searcher.index)
+        return self._words
+
+    def _taught_search(
+        self, query: Any, exclude: set[int], k: int, filters: Filters | None
+    ) -> Outcome | None:
+        """The outcome of a query with taught words in it (docs/teach.md), else None."""
+        from photosearch.core.teach.search import score_with_taught, split_taught
+
+        taught, rest = split_taught(query, self.words.fitted())
+        if not taught:
+            return None
+        snap, arrays = self._library_arrays()
+        if len(snap) == 0:
+            return Outcome([], [])
+        scores, good, unknown = score_with_taught(taught, rest, arrays, self.model)
+        notes = ["ignored unknown words: " + ", ".join(unknown)] if unknown else []
+        mask = filters.mask(snap) if filters else None
+        if exclude:
+            mask = np.ones(len(snap), bool) if mask is None else mask.copy()
+            mask &= ~np.isin(snap.ids, list(exclude))
+        if good is None:
+            return Outcome(self.searcher.results(snap, scores, k, mask), notes)
+        total_good = int(good.sum() if mask is None else (good & mask).sum())
+        return Outcome(self.searcher.results(snap, scores, k, mask, good), notes, total_good)
+
     def tags(self, photo_id: int, n: int = 8) -> list[tuple[str, float]]:
         """Words describing a library photo, best first ([] before it is indexed)."""
         from photosearch.core.text import photo_tags
@@ -195,7 +232,20 @@ class TextSearcher:
         if classes is None:
             return []
         self.ensure_space()
-        return photo_tags(classes[0], classes[1], self._stored_semantic(photo_id), self.model, n)
+        tags = photo_tags(classes[0], classes[1], self._stored_semantic(photo_id), self.model, n)
+        return self._with_taught_tags(self.library.visual_vector(photo_id), tags, n)
+
+    def _with_taught_tags(
+        self, vector: np.ndarray | None, tags: list[tuple[str, float]], n: int
+    ) -> list[tuple[str, float]]:
+        """Taught words the photo shows (by their own fit) first, then the other tags."""
+        from photosearch.core.teach.search import taught_tags
+
+        if vector is None:
+            return tags
+        taught = taught_tags(vector, self.words.fitted())
+        names = {word for word, _ in taught}
+        return (taught + [t for t in tags if t[0] not in names])[:n]
 
     def tags_for_image(self, path: str | os.PathLike[str], n: int = 8) -> list[tuple[str, float]]:
         """Tags of any image file: the stored analysis when it is in the library, else encoded."""
@@ -208,7 +258,8 @@ class TextSearcher:
         encoding = self.searcher.encoder.encode_paths([path])
         ids, probs = top_classes(encoding.probs)
         semantic = self.embedder.embed(encoding.vectors, ids, probs)[0]
-        return photo_tags(ids[0], probs[0], semantic, self.model, n)
+        tags = photo_tags(ids[0], probs[0], semantic, self.model, n)
+        return self._with_taught_tags(encoding.vectors[0], tags, n)
 
 
 def unseen_note(model: Any, concept: Any) -> str:
