@@ -13,6 +13,8 @@ Per size:
   (decode + encode with the real encoder, numpy scan, top-k, fetch paths from SQLite);
 * text query, the real path: ``compile_query`` (parse + resolve words) + ``score_query`` over the
   library arrays + top-k + fetch paths;
+* taught words: ``Words.teach`` (fit from 5 photos + store), and a taught-word query the way
+  ``TextSearcher`` runs it, against the text query above;
 * baseline in the same run: sqlite-vec's own brute-force KNN
   (``SELECT photo_id, distance FROM vec_visual WHERE embedding MATCH ? AND k = ?``) for the same
   query vectors, against the numpy scan + top-k that the app uses.
@@ -65,6 +67,43 @@ def verdict(value_s: float, target_ms: float | None) -> str:
     if target_ms is None:
         return ""
     return f"  (target <= {target_ms} ms: {'MET' if value_s * 1000 <= target_ms else 'MISSED'})"
+
+
+def taught_word_rows(library, index, searcher, snap, arrays, model, queries):  # type: ignore[no-untyped-def]
+    """Teaching a word (fit + store) and querying it the way TextSearcher does (words read from
+    the database, split from the query, scored with the zero-shot prior where WordNet knows the
+    word, top-k, paths fetched). The words are removed again: the cached library stays as built."""
+    from photosearch.core.teach.search import score_with_taught, split_taught
+    from photosearch.core.teach.words import Words
+    from photosearch.core.text.query import compile_query, parse_query, score_query
+
+    words = Words(library, index)
+    examples = [int(i) for i in snap.ids[:5]]
+    rows: dict[str, list[float]] = {"teach (fit 5 photos + store):": []}
+    for _ in range(5):
+        t = time.perf_counter()
+        words.teach("benchword", examples, replace=True)
+        rows["teach (fit 5 photos + store):"].append(time.perf_counter() - t)
+    words.teach("dog", examples)
+    for label, word in (
+        ("taught query, new word:", "benchword"),
+        ("taught query, WordNet word:", "dog"),
+    ):
+        rows[label] = []
+        for _ in range(queries):
+            t = time.perf_counter()
+            taught, rest = split_taught(parse_query(word), words.fitted())
+            scores, _, _ = score_with_taught(taught, rest, arrays, model)
+            searcher.results(snap, scores, K)
+            rows[label].append(time.perf_counter() - t)
+    rows["text query 'dog', same word:"] = []
+    for _ in range(queries):
+        t = time.perf_counter()
+        searcher.results(snap, score_query(compile_query("dog", model), arrays), K)
+        rows["text query 'dog', same word:"].append(time.perf_counter() - t)
+    words.remove("benchword")
+    words.remove("dog")
+    return rows
 
 
 def bench_size(n: int, queries: int, encoder, model, cache_root: Path) -> None:  # type: ignore[no-untyped-def]
@@ -153,6 +192,8 @@ def bench_size(n: int, queries: int, encoder, model, cache_root: Path) -> None: 
         top_k(snap.semantic @ compiled.vector, K)
         semantic_scan.append(time.perf_counter() - t)
 
+    taught = taught_word_rows(library, index, searcher, snap, arrays, model, queries)
+
     print(
         f"   image query (encode + scan + fetch): {fmt(image_times)}"
         f"{verdict(_common.mean_p95(image_times)[1], image_target)}"
@@ -168,6 +209,14 @@ def bench_size(n: int, queries: int, encoder, model, cache_root: Path) -> None: 
         f"-> numpy is {np.median(vec_scan) / np.median(numpy_scan):.1f}x faster"
     )
     print(f"   semantic-matrix scan+top-{K}:     {fmt(semantic_scan)}")
+    for label, samples in taught.items():
+        print(f"   {label:34s} {fmt(samples)}")
+    taught_mean = _common.mean_p95(taught["taught query, WordNet word:"])[0]
+    same_mean = _common.mean_p95(taught["text query 'dog', same word:"])[0]
+    print(
+        f"   taught 'dog' / text query 'dog': {taught_mean / same_mean:.2f}x; "
+        f"taught 'dog' / mean text query: {taught_mean / _common.mean_p95(text_times)[0]:.2f}x"
+    )
     image_mean = _common.mean_p95(image_times)[0]
     print(
         f"   image query vs (encode + sqlite-vec KNN): "

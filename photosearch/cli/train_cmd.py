@@ -1,38 +1,99 @@
-"""``photosearch train DIR --out FILE``: learn a visual→word-space projection (DeViSE-style)."""
+"""``photosearch train DIR``: teach every label of a labelled folder as a word.
+
+With ``--out FILE`` it trains the older visual→word-space projection (DeViSE-style) instead.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from photosearch.cli.common import CommandError, add_model_options, load_encoder_from
+from photosearch.cli.common import (
+    CommandError,
+    add_db_option,
+    add_json_option,
+    add_model_options,
+    load_encoder_from,
+    open_library,
+    print_json,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
-        help="learn a projection from labelled photos",
-        description="Train only the final step: a linear map from the image model's vectors to the "
-        "word space, with a ranking loss, from a folder of labelled photos (label = sub-folder "
-        "name, or a labels.csv with file,label). Use it with --projection FILE.",
+        help="teach every label of a labelled folder",
+        description="Teach each label of DIR as a word, from its photos (label = sub-folder name, "
+        "or labels.csv with file,label[,query]; the query column, when there, is the word). The "
+        "photos must be in the library: photosearch index DIR first. With --out FILE, train the "
+        "older DeViSE-style projection instead (a linear map from the image model's vectors to "
+        "the word space, used with --projection FILE).",
     )
     p.add_argument("folder", metavar="DIR")
     p.add_argument(
-        "--out", required=True, metavar="FILE", help="where to write the projection (.npz)"
+        "--out", metavar="FILE", default=None, help="train the DeViSE projection into FILE (.npz)"
     )
     p.add_argument(
         "--loss",
         choices=("rank", "cosine"),
         default="rank",
-        help="ranking hinge (default) or cosine regression",
+        help="projection only: ranking hinge (default) or cosine regression",
     )
-    p.add_argument("--epochs", type=int, default=60)
-    p.add_argument("--word-vectors", metavar="FILE", default=None, help="word vectors to train for")
+    p.add_argument("--epochs", type=int, default=60, help="projection only")
+    p.add_argument("--word-vectors", metavar="FILE", default=None, help="projection only")
     add_model_options(p)
+    add_db_option(p)
+    add_json_option(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if not os.path.isdir(args.folder):
+        raise CommandError(f"not a folder: {args.folder}")
+    if args.out:
+        return _projection(args)
+    return _teach_labels(args)
+
+
+def _teach_labels(args: argparse.Namespace) -> int:
+    from photosearch.core.teach.words import TeachError, Words
+    from photosearch.core.text.evaluate import read_labels
+
+    paths, labels, queries = read_labels(args.folder)
+    if not paths:
+        raise CommandError(f"no labelled photos in {args.folder}")
+    taught, skipped = [], 0
+    with open_library(args) as library:
+        words = Words(library)
+        by_label: dict[str, list[int]] = {}
+        for path, label in zip(paths, labels, strict=True):
+            photo = library.photo_by_path(os.path.abspath(path))
+            if photo is None or photo.status != "indexed":
+                skipped += 1
+                continue
+            by_label.setdefault(label, []).append(photo.id)
+        if not by_label:
+            raise CommandError(
+                f"none of the photos of {args.folder} is in the library: "
+                f"photosearch index {args.folder} first"
+            )
+        for label, ids in sorted(by_label.items()):
+            try:
+                taught.append(words.teach(queries[label], ids).as_dict())
+            except TeachError as exc:
+                raise CommandError(f"label {label!r}: {exc}") from exc
+    if args.json:
+        print_json({"words": taught, "skipped_photos": skipped})
+    else:
+        for w in taught:
+            print(f"taught {w['word']!r} from {w['positives']} photos")
+        if skipped:
+            print(f"{skipped} photos are not indexed in the library and were skipped")
+    return 0
+
+
+def _projection(args: argparse.Namespace) -> int:
     from photosearch.core.text import ProjectionError, WordSpaceError, load_model, train_from_folder
 
     try:

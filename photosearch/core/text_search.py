@@ -192,6 +192,20 @@ class TextSearcher:
         total_good = int(good.sum() if mask is None else (good & mask).sum())
         return Outcome(results, notes, total_good)
 
+    def score_all(self, text: str) -> tuple[Any, np.ndarray, np.ndarray | None]:
+        """(snapshot, scores of every photo, "good" mask or None) for a query; what feedback
+        refines (:class:`photosearch.core.teach.feedback.Feedback`). Raises as :meth:`search`."""
+        from photosearch.core.teach.search import score_with_taught, split_taught
+        from photosearch.core.text import parse_query
+
+        self.ensure_space()
+        taught, rest = split_taught(parse_query(text), self.words.fitted())
+        snap, arrays = self._library_arrays()
+        if len(snap) == 0:
+            return snap, np.zeros(0, np.float32), None
+        scores, good, _ = score_with_taught(taught, rest, arrays, self.model)
+        return snap, scores, good
+
     @property
     def words(self) -> Any:
         """The library's taught words (:class:`photosearch.core.teach.words.Words`)."""

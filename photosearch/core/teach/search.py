@@ -49,17 +49,39 @@ def split_taught(
     return taught, Query(rest)
 
 
+# The zero-shot prior re-ranks the taught word's best photos only (two-stage retrieval): the
+# text score of the whole library would cost as much again as the taught word itself, while a
+# prior that counts as one example (weight <= 1/2) cannot lift a photo from below these.
+PRIOR_CANDIDATES = 2000
+PRIOR_SAMPLE = 1000  # random photos estimating the zero-shot score's mean and spread
+
+
 def taught_word_scores(
     word: str, fitted: FittedWord, examples: int, library: LibraryArrays, model: SemanticModel
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(n,) standardised score of a taught word, and whether each photo shows it (log-odds >= 0)."""
+    """(n,) score of a taught word (standardised log-odds, plus the zero-shot prior where WordNet
+    knows the word), and whether each photo shows it (log-odds >= 0)."""
     assert library.features is not None
     logits = fitted.scores(library.features)
     score = standardise(logits)
-    if model.wordnet.lookup(word):
-        zero_shot = text_scores(compile_query(word, model), library)
-        score = score + prior_weight(examples) * standardise(zero_shot)
-    return score.astype(np.float32), logits >= 0
+    if not model.wordnet.lookup(word):
+        return score, logits >= 0
+    n = len(logits)
+    if n <= PRIOR_CANDIDATES + PRIOR_SAMPLE:
+        zero_shot = standardise(text_scores(compile_query(word, model), library))
+        return score + prior_weight(examples) * zero_shot, logits >= 0
+    candidates = np.argpartition(-logits, PRIOR_CANDIDATES - 1)[:PRIOR_CANDIDATES]
+    sample = np.random.default_rng(n).choice(n, PRIOR_SAMPLE, replace=False)
+    rows = np.concatenate([candidates, sample])
+    subset = LibraryArrays(library.semantic[rows], library.top_ids[rows], library.top_probs[rows])
+    zero_shot = text_scores(compile_query(word, model), subset)
+    spread = float(zero_shot[PRIOR_CANDIDATES:].std()) or 1.0
+    prior = (zero_shot[:PRIOR_CANDIDATES] - zero_shot[PRIOR_CANDIDATES:].mean()) / spread
+    weight = prior_weight(examples)
+    floor = weight * float(prior.min())  # the rest ranks below every candidate, by log-odds
+    out = score + np.float32(floor)
+    out[candidates] = score[candidates] + weight * prior.astype(np.float32)
+    return out, logits >= 0
 
 
 def score_with_taught(
