@@ -86,14 +86,18 @@ def p_at_10(scores: np.ndarray, relevant: np.ndarray, hidden: np.ndarray) -> flo
     return float(relevant[top].mean())
 
 
-def teaching_table(x, lib, labels, queries, model, draws):  # type: ignore[no-untyped-def]
-    """(method, k) -> P@10 per (label, draw)."""
+def teaching_table(x, lib, labels, queries, model, draws, fixed=()):  # type: ignore[no-untyped-def]
+    """(method, k) -> P@10 per (label, draw); ``fixed``: prior weights to try at every k beside
+    the chosen 1/(1 + k)."""
     from photosearch.core.teach.search import standardise, taught_word_scores
+    from photosearch.core.text.query import compile_query, text_scores
 
     table: dict[tuple[str, int], list[float]] = {}
     for label, query in queries:
         relevant = labels == label
         members = np.flatnonzero(relevant)
+        known = bool(model.wordnet.lookup(query))
+        zero = standardise(text_scores(compile_query(query, model), lib)) if known else 0
         for k in KS:
             for draw in range(draws):
                 chosen = np.random.default_rng(1000 * draw + k).choice(members, k, replace=False)
@@ -102,7 +106,9 @@ def teaching_table(x, lib, labels, queries, model, draws):  # type: ignore[no-un
                     fitted = fit_word(x[chosen], None, x[bg], method)
                     plain = standardise(fitted.scores(x))
                     blended, _ = taught_word_scores(query, fitted, k, lib, model)
-                    for name, score in ((method, plain), (f"{method} + prior", blended)):
+                    rows = [(method, plain), (f"{method} + prior", blended)]
+                    rows += [(f"{method} + prior {w:g}", plain + w * zero) for w in fixed]
+                    for name, score in rows:
                         table.setdefault((name, k), []).append(p_at_10(score, relevant, chosen))
     return table
 
@@ -154,12 +160,65 @@ def fit_time(n: int = 100_000, dim: int = 256, repeat: int = 20) -> list[float]:
     return _common.timed(once, repeat)
 
 
+def cli_protocol(folder: Path, k: int = 5, seed: int = 0) -> tuple[float, float, float]:
+    """The held-back protocol through the command line, as a user would: a fresh library,
+    ``photosearch index``, then per label ``photosearch teach WORD`` (k random photos) and
+    ``photosearch search WORD --json``. Returns the mean P@10 of the first 10 results not used
+    for teaching (of ``-k 15``), the P@10 of ``-k 10`` as printed, and the same counting a taught
+    photo among them as a miss (search leaves them out, so the two agree)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    paths, labels, queries = read_labels(folder)
+    env = {**os.environ, "PYTHONPATH": str(_common.ROOT)}
+    by_label: dict[str, list[str]] = {}
+    for path, label in zip(paths, labels):
+        by_label.setdefault(label, []).append(os.path.abspath(path))
+    unseen, printed, strict = [], [], []
+    rng = np.random.default_rng(seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "fresh.db"
+
+        def cli(*argv: str) -> str:
+            command = [sys.executable, "-m", "photosearch", *argv, "--db", str(db)]
+            return subprocess.run(
+                command, env=env, capture_output=True, text=True, check=True
+            ).stdout
+
+        cli("index", str(folder))
+        for label, members in sorted(by_label.items()):
+            chosen = {str(p) for p in rng.choice(members, k, replace=False)}
+            cli("teach", queries[label], *sorted(chosen))
+            found = [
+                r["path"]
+                for r in json.loads(cli("search", queries[label], "-k", str(10 + k), "--json"))
+            ]
+            wanted = set(members)
+            rest = [p for p in found if p not in chosen][:10]
+            unseen.append(np.mean([p in wanted for p in rest]))
+            printed.append(np.mean([p in wanted for p in found[:10]]))
+            strict.append(np.mean([p in wanted and p not in chosen for p in found[:10]]))
+    return float(np.mean(unseen)), float(np.mean(printed)), float(np.mean(strict))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument(
         "--sets", nargs="+", type=Path, default=[DATA / "photos-dev", DATA / "photos-dev2"]
     )
     ap.add_argument("--draws", type=int, default=5)
+    ap.add_argument(
+        "--fixed-priors",
+        type=float,
+        nargs="*",
+        default=[0.5, 1.0],
+        help="prior weights tried at every k beside 1/(1 + k)",
+    )
+    ap.add_argument(
+        "--cli", action="store_true", help="also run the held-back protocol through the CLI (k=5)"
+    )
     args = ap.parse_args()
     from photosearch.core.text.query import LibraryArrays
     from photosearch.core.text.semantic import default_model
@@ -173,15 +232,24 @@ def main() -> None:
         lib = LibraryArrays(a["semantic"], a["top_ids"], a["top_probs"], x)
         queries = [(str(lb), str(q)) for lb, q in zip(a["query_labels"], a["queries"])]
         print(f"-- {folder.name}: {len(labels)} photos, {len(queries)} labels, {args.draws} draws")
-        table = teaching_table(x, lib, labels, queries, model, args.draws)
+        table = teaching_table(x, lib, labels, queries, model, args.draws, args.fixed_priors)
         print(f"   {'method':22s}" + "".join(f"  k={k} " for k in KS))
-        for name in ("prototype", "prototype + prior", "logistic", "logistic + prior"):
+        names = ["prototype", "prototype + prior", "logistic", "logistic + prior"]
+        names += [f"logistic + prior {w:g}" for w in args.fixed_priors]
+        for name in names:
             chosen = "   <- chosen" if name == "logistic + prior" else ""
             cells = "".join(f"  {np.mean(table[(name, k)]):.3f}" for k in KS)
             print(f"   {name:22s}{cells}{chosen}")
         print("   feedback, 3 marks a round from the plain text query:")
         for name, values in feedback_table(x, lib, labels, queries, model).items():
             print(f"   {name:34s}  {np.mean(values):.3f}")
+        if args.cli:
+            unseen, printed, strict = cli_protocol(folder)
+            print(
+                f"   CLI, fresh library, teach 5 + search -k 10: P@10 {printed:.3f} as printed "
+                f"(the taught photos are left out of the results: {strict:.3f} counting only "
+                f"photos not used for teaching; first 10 of -k 15 not used: {unseen:.3f})"
+            )
     mean, p95 = _common.mean_p95(fit_time())
     print(
         f"-- fit of 5 examples at 100,000 photos: {mean * 1000:.1f} ms mean, p95 {p95 * 1000:.1f} ms (target <= 100 ms)"

@@ -33,8 +33,9 @@ def test_teach_then_search_and_list_the_word(db, capsys):  # type: ignore[no-unt
         capsys, "teach", "Rex", *photos("dog", 4), "--not", *photos("leopard", 1), "--db", db
     )
     assert (taught["word"], taught["positives"], taught["negatives"]) == ("rex", 4, 1)
-    results = run_json(capsys, "search", "rex", "-k", "10", "--db", db)
-    assert sum("/dog/" in r["path"] for r in results) >= 8
+    results = run_json(capsys, "search", "rex", "-k", "6", "--db", db)
+    assert all("/dog/" in r["path"] for r in results)  # the six dogs it was not shown
+    assert not {r["path"] for r in results} & set(photos("dog", 4))
     assert results[0]["match"] == "good"
     combined = run_json(capsys, "search", "rex + pizza", "-k", "10", "--db", db)
     assert any("/pizza/" in r["path"] for r in combined)
@@ -113,6 +114,13 @@ def test_train_teaches_every_label_of_a_labelled_folder(tmp_path, capsys, real_e
         ("pizza", 6),
         ("sunflower", 6),
     ]
-    results = run_json(capsys, "search", "sunflower", "-k", "6", "--db", db)
-    assert all("/sunflower/" in r["path"] for r in results)
-    assert Path(results[0]["path"]).is_file()
+    later = tmp_path / "later" / "sunflower"  # photos indexed after teaching
+    copy_sample(tmp_path / "all", ["sunflower"], per_class=10)
+    later.parent.mkdir()
+    (tmp_path / "all" / "sunflower").rename(later)
+    for taught in (folder / "sunflower").iterdir():
+        (later / taught.name).unlink()
+    assert main(["index", str(later.parent), "--db", db]) == 0
+    capsys.readouterr()
+    results = run_json(capsys, "search", "sunflower", "-k", "4", "--db", db)
+    assert sorted(Path(r["path"]).parent for r in results) == [later] * 4

@@ -218,12 +218,17 @@ class TextSearcher:
     def _taught_search(
         self, query: Any, exclude: set[int], k: int, filters: Filters | None
     ) -> Outcome | None:
-        """The outcome of a query with taught words in it (docs/teach.md), else None."""
+        """The outcome of a query with taught words in it (docs/teach.md), else None. The
+        examples of its taught words are left out of the results (``Words.examples`` has them)."""
         from photosearch.core.teach.search import score_with_taught, split_taught
 
         taught, rest = split_taught(query, self.words.fitted())
         if not taught:
             return None
+        # A taught word's examples are its query photos: left out, as --image photos are.
+        for t in taught:
+            if t.term.weight > 0:
+                exclude = exclude | set(self.words.examples(t.word)[0])
         snap, arrays = self._library_arrays()
         if len(snap) == 0:
             return Outcome([], [])

@@ -115,6 +115,18 @@ class Words:
             return None
         return self._public(row, self._counts().get(row.id, (0, 0)), self.library.visual_model())
 
+    def in_query(self, text: str) -> list[TaughtWord]:
+        """The taught words a query uses (for a results header: "taught from 5 photos");
+        [] for a query that does not parse."""
+        from photosearch.core.text.query import QuerySyntaxError, parse_query
+
+        try:
+            terms = parse_query(text).text_terms
+        except QuerySyntaxError:
+            return []
+        found = [self.get(t.text) for t in terms if t.text is not None]
+        return [w for w in found if w is not None]
+
     def examples(self, word: str) -> tuple[list[int], list[int]]:
         """Photo ids (indexed photos only) of the word's positive and negative examples."""
         row = self._row(word)
