@@ -98,7 +98,7 @@ class Words:
 
     def __init__(self, library: Library, index: VectorIndex | None = None) -> None:
         self.library = library
-        self.index = index or VectorIndex(library, cache_dir=False)
+        self.index = index or VectorIndex(library)
 
     # --- reading ------------------------------------------------------------------------
     def list_words(self) -> list[TaughtWord]:
