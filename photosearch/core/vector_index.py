@@ -14,10 +14,11 @@ one written into the database's ``meta`` table when the file was saved (so a dat
 replaced, recreated or restored from a backup does not match), for the same visual model and word
 space, and at a ``seq`` not newer than the database's; anything else rebuilds it from SQLite.
 
-In memory the visual vectors are int8 with one float32 scale per row, and the class probabilities
-float16 (which is what SQLite stores of them): 804 B per photo instead of 1,632 B. Image→image
-P@10 on the dev photos is unchanged (``benchmarks/vector_storage.py``, docs/benchmarks.md). The
-scan stays exact over the vectors held: see :class:`QuantizedRows`.
+In memory the visual vectors are int8 with one float32 scale per row: 868 B per photo instead of
+1,632 B. Image→image P@10 on the dev photos is unchanged (``benchmarks/vector_storage.py``,
+docs/benchmarks.md). The scan stays exact over the vectors held: see :class:`QuantizedRows`. The
+class probabilities stay float32 although SQLite stores float16: the text scorer's dense path
+(``einsum`` over all photos' top classes) runs twice as slow on float16 (numpy casts it slowly).
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ class Snapshot:
     visual_scale: np.ndarray  # (n,) float32: their scales
     semantic: np.ndarray | None  # (n, Ds) float32, or None without a word space
     top_ids: np.ndarray  # (n, K) int64
-    top_probs: np.ndarray  # (n, K) float16, as SQLite stores them
+    top_probs: np.ndarray  # (n, K) float32
     dates: np.ndarray  # (n,) float64: capture time, else mtime
     cameras: np.ndarray  # (n,) object: camera name or None
 
@@ -181,7 +182,7 @@ class VectorIndex:
             np.zeros(0, np.float32),
             None if ds is None else np.zeros((0, ds), np.float32),
             np.zeros((0, TOP_K_CLASSES), np.int64),
-            np.zeros((0, TOP_K_CLASSES), np.float16),
+            np.zeros((0, TOP_K_CLASSES), np.float32),
             np.zeros(0, np.float64),
             np.zeros(0, object),
         )
@@ -283,7 +284,7 @@ class VectorIndex:
             np.empty(cap, np.float32),
             None if ds is None else np.empty((cap, ds), np.float32),
             np.empty((cap, k), np.int64),
-            np.empty((cap, k), np.float16),
+            np.empty((cap, k), np.float32),
             np.empty(cap, np.float64),
             np.empty(cap, object),
         )
@@ -456,10 +457,10 @@ def _classes(ids: list[bytes], probs: list[bytes], n: int) -> tuple[np.ndarray, 
     joined_ids, joined_probs = b"".join(ids), b"".join(probs)
     k = TOP_K_CLASSES
     if len(joined_ids) == n * k * 2 and len(joined_probs) == n * k * 2:
-        top_ids = np.frombuffer(joined_ids, "<u2").reshape(n, k)
-        return top_ids, np.frombuffer(joined_probs, "<f2").reshape(n, k)  # assigned: copied
+        top_ids, top_probs = decode_classes(joined_ids, joined_probs)
+        return top_ids.reshape(n, k), top_probs.reshape(n, k)
     top_ids = np.zeros((n, k), np.int64)
-    top_probs = np.zeros((n, k), np.float16)
+    top_probs = np.zeros((n, k), np.float32)
     for i, (cid, cp) in enumerate(zip(ids, probs)):
         a, b = decode_classes(cid, cp)
         m = min(k, len(a), len(b))
@@ -514,7 +515,7 @@ def _snapshot(arrays: dict[str, Any]) -> Snapshot:
 # --- the memory-mapped matrix file -----------------------------------------------------------
 CACHE_TOKEN_KEY = "vector_cache_token"
 MAGIC = b"PSVECIDX"
-FORMAT_VERSION = 2  # 2: int8 visual codes + scales, float16 probabilities
+FORMAT_VERSION = 2  # 2: int8 visual codes + scales
 _ALIGN = 64
 
 
@@ -591,7 +592,6 @@ class MatrixCache:
             snap.visual_codes.shape != (n, layout.visual_dim)
             or snap.visual_codes.dtype != np.int8
             or snap.visual_scale.shape != (n,)
-            or snap.top_probs.dtype != np.float16
             or len(cameras) != n
         ):
             return None
@@ -643,7 +643,7 @@ class MatrixCache:
             "visual_codes": np.ascontiguousarray(snap.visual_codes, np.int8),
             "visual_scale": np.ascontiguousarray(snap.visual_scale, np.float32),
             "top_ids": np.ascontiguousarray(snap.top_ids, np.int64),
-            "top_probs": np.ascontiguousarray(snap.top_probs, np.float16),
+            "top_probs": np.ascontiguousarray(snap.top_probs, np.float32),
             "dates": np.ascontiguousarray(snap.dates, np.float64),
             "cameras": codes,
         }
