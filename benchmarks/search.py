@@ -9,6 +9,7 @@ Zipf-like top-32 class ids with descending probabilities, written through the re
 
 Per size:
 * start-up: open the library and answer a first image query, without and with the matrix cache;
+* the snapshot's RAM per photo (the bytes of its arrays / photos);
 * image query, the real path: ``Searcher.similar_to_image`` on a photo outside the library
   (decode + encode with the real encoder, numpy scan, top-k, fetch paths from SQLite);
 * text query, the real path: ``compile_query`` (parse + resolve words) + ``score_query`` over the
@@ -23,6 +24,7 @@ Per size:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import shutil
 import time
@@ -151,6 +153,12 @@ def bench_size(n: int, queries: int, encoder, model, cache_root: Path) -> None: 
     )
 
     snap = index.snapshot()
+    arrays_bytes = sum(
+        getattr(snap, f.name).nbytes
+        for f in dataclasses.fields(snap)
+        if isinstance(getattr(snap, f.name), np.ndarray)
+    )
+    print(f"   snapshot RAM: {arrays_bytes / len(snap):,.0f} B per photo", flush=True)
     # --- image queries: real path ------------------------------------------------------------
     query_paths = [photos[(i * 37) % len(photos)] for i in range(queries)]
     image_times = []

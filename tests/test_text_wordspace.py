@@ -121,3 +121,38 @@ def test_fasttext_bin_with_subwords(tmp_path: Path) -> None:
     assert space.dim == 8 and "dog" in space
     vec = space.vector("doggies")  # not in the vocabulary: built from character n-grams
     assert vec is not None and abs(float(np.linalg.norm(vec)) - 1.0) < 1e-5
+
+
+def test_the_default_space_loads_without_gensim_to_the_same_numbers(tmp_path: Path) -> None:
+    """The shipped word space is read with numpy alone; the same file parsed by gensim (as
+    word2vec binary, exact float32) gives the same vectors bit for bit, so the same classes'
+    places in the word space (hence search results), and its id is the one stored libraries
+    were made with: name-dim-words-sha256(matrix file + vocabulary)."""
+    import hashlib
+
+    from photosearch.core.resources import resource_path
+    from photosearch.core.text.semantic import SemanticModel
+    from photosearch.core.text.wordspace import PlainVectors
+
+    path = resource_path("wordvectors", "glove.6B.50d.top10k-plus-nouns.npy")
+    vocab = path.with_suffix(".vocab.txt")
+    plain = WordSpace._load_app_format(path)
+    assert isinstance(plain.kv, PlainVectors)
+    words = vocab.read_text(encoding="utf-8").split("\n")[:-1]
+    digest = hashlib.sha256(path.read_bytes() + vocab.read_bytes()).hexdigest()
+    assert plain.space_id == f"{path.stem}-50d-{len(words)}w-{digest[:10]}"
+
+    kv = KeyedVectors(vector_size=50)
+    kv.add_vectors(words, np.load(path).astype(np.float32))
+    binary = tmp_path / "same.bin"
+    kv.save_word2vec_format(str(binary), binary=True)
+    parsed = WordSpace.load(binary)
+    assert type(parsed.kv) is KeyedVectors and parsed.kv.index_to_key == plain.kv.index_to_key
+    assert np.array_equal(parsed.vectors, plain.vectors) and np.array_equal(parsed.mean, plain.mean)
+    for word in ("ocean", "Dog", "stop sign", "kangaroo"):
+        a, b = plain.phrase_vector(word), parsed.phrase_vector(word)
+        assert (a is None and b is None) or np.array_equal(a, b)
+    vec = plain.vector("beach")
+    assert vec is not None and plain.nearest(vec, 8) == parsed.nearest(vec, 8)
+    ours, theirs = SemanticModel(space=plain), SemanticModel(space=parsed)
+    assert np.array_equal(ours.class_vectors, theirs.class_vectors)

@@ -22,7 +22,7 @@ from photosearch.core.store import (
     ensure_vector_table,
     write_embeddings,
 )
-from photosearch.core.vector_index import Snapshot, VectorIndex
+from photosearch.core.vector_index import Snapshot, VectorIndex, quantize_rows
 
 DV, DS, K = 8, 5, 32
 
@@ -30,6 +30,12 @@ DV, DS, K = 8, 5, 32
 def vector(photo_id: int, version: int = 0, dim: int = DV) -> np.ndarray:
     v = np.random.default_rng(photo_id * 1000 + version).standard_normal(dim).astype(np.float32)
     return v / np.linalg.norm(v)
+
+
+def held(v: np.ndarray) -> bytes:
+    """What the index holds of a stored visual vector: int8 codes and their scale."""
+    codes, scale = quantize_rows(v[None])
+    return codes.tobytes() + scale.tobytes()
 
 
 def new_library(path, model: str = "model-a") -> Library:  # type: ignore[no-untyped-def]
@@ -92,7 +98,7 @@ def by_id(snap: Snapshot) -> dict[int, tuple]:  # type: ignore[type-arg]
     assert len(set(snap.ids.tolist())) == len(snap), "an id appears twice"
     return {
         int(pid): (
-            snap.visual[r].tobytes(),
+            snap.visual_codes[r].tobytes() + snap.visual_scale[r].tobytes(),
             None if snap.semantic is None else snap.semantic[r].tobytes(),
             snap.top_ids[r].tolist(),
             snap.top_probs[r].tobytes(),
@@ -121,7 +127,7 @@ def test_incremental_refresh_equals_a_fresh_build(tmp_path):
         assert not {20, 21, 22, 23} & set(snap.ids.tolist())
         rows = by_id(snap)
         assert rows == fresh(library)
-        assert rows[5][0] == vector(5, 1).tobytes()
+        assert rows[5][0] == held(vector(5, 1))
         assert index.refresh() is False  # nothing changed since
 
 
@@ -136,12 +142,12 @@ def test_photos_added_while_indexing_are_appended_without_copying(tmp_path, monk
         first = index.snapshot()
         embed(library, range(101, 133))  # one indexing batch
         second = index.snapshot()
-        kept = {name: getattr(second, name).copy() for name in ("ids", "visual", "semantic")}
+        kept = {name: getattr(second, name).copy() for name in ("ids", "visual_codes", "semantic")}
         copies, previous = 0, second
         for start in range(133, 1000, 32):  # 28 more batches
             embed(library, range(start, min(start + 32, 1000)))
             snap = index.snapshot()
-            copies += not np.shares_memory(snap.visual, previous.visual)
+            copies += not np.shares_memory(snap.visual_codes, previous.visual_codes)
             previous = snap
         # The matrices are copied only when they outgrow their spare rows (growing by a quarter
         # each time): never with the default slack, and without it a handful of times in 28
@@ -226,7 +232,8 @@ def test_writes_while_reading_stay_consistent(tmp_path):
                     problems.append("duplicate ids")
                 for r, pid in enumerate(ids):
                     # every row is one of the versions ever written for that photo
-                    if not any(np.array_equal(snap.visual[r], vector(pid, v)) for v in range(4)):
+                    row = snap.visual_codes[r].tobytes() + snap.visual_scale[r].tobytes()
+                    if not any(row == held(vector(pid, v)) for v in range(4)):
                         problems.append(f"row of {pid} has a vector never written")
                         break
 
@@ -263,7 +270,9 @@ def test_cache_is_used_and_equals_a_fresh_build(tmp_path, monkeypatch):
         monkeypatch.setattr(second, "_rebuild", no_rebuild)
         snap = second.snapshot()
         assert second.loaded_from_cache
-        assert isinstance(snap.visual, np.ndarray) and not snap.visual.flags.writeable  # mapped
+        for name in ("visual_codes", "visual_scale"):
+            array = getattr(snap, name)
+            assert isinstance(array, np.ndarray) and not array.flags.writeable  # mapped
         assert by_id(snap) == fresh(library)
 
 
@@ -335,3 +344,39 @@ def test_tiny_libraries(tmp_path, n):
         assert len(index.snapshot()) == n
         index.flush()
         assert len(VectorIndex(library, tmp_path / "cache").snapshot()) == n
+
+
+def test_the_scan_is_exact_over_the_held_vectors_and_close_to_the_stored_ones(tmp_path):
+    """RAM holds each visual vector as int8 with one scale: ``visual @ q`` equals the product
+    with the rows it stands for, in float64, within float32 rounding, and is within the
+    quantisation bound of the product with the stored float32 vectors."""
+    with new_library(tmp_path / "lib.db") as library:
+        embed(library, range(1, 3001))  # more rows than one scan block
+        snap = VectorIndex(library, cache_dir=False).snapshot()
+        stored = np.stack([library.visual_vector(int(i)) for i in snap.ids])
+        held_rows = snap.visual_codes.astype(np.float64) * snap.visual_scale[:, None]
+        assert np.array_equal(snap.visual[:], held_rows.astype(np.float32))
+        assert np.abs(held_rows - stored).max(axis=1).max() <= snap.visual_scale.max() / 2 + 1e-9
+        q = vector(99_999)
+        scores = snap.visual @ q
+        assert scores.dtype == np.float32 and scores.shape == (len(snap),)
+        assert np.abs(scores - held_rows @ q).max() < 1e-6
+        bound = np.abs(q).sum() * snap.visual_scale / 2  # |sum (held - stored) q| at most
+        assert np.all(np.abs(scores - stored @ q) <= bound + 1e-6)
+        assert np.argmax(scores) == np.argmax(stored @ q)
+        assert snap.nbytes() / len(snap) == 8 + DV + 4 + 4 * DS + K * (8 + 4) + 8 + 8
+
+
+def test_a_cache_file_of_the_float32_layout_is_not_used(tmp_path, monkeypatch):
+    import photosearch.core.vector_index as vector_index
+
+    cache = tmp_path / "cache"
+    with new_library(tmp_path / "lib.db") as library:
+        embed(library, range(1, 21))
+        monkeypatch.setattr(vector_index, "FORMAT_VERSION", 1)  # as written by older code
+        old = VectorIndex(library, cache)
+        old.snapshot()
+        old.flush()
+        monkeypatch.setattr(vector_index, "FORMAT_VERSION", 2)
+        again = VectorIndex(library, cache)
+        assert by_id(again.snapshot()) == fresh(library) and not again.loaded_from_cache

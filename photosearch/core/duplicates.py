@@ -24,7 +24,7 @@ import numpy as np
 
 from photosearch.core.db import Database
 from photosearch.core.store import Library, bump_seq
-from photosearch.core.vector_index import VectorIndex
+from photosearch.core.vector_index import QuantizedRows, VectorIndex
 
 # Chosen by measurement on the dev photos (tools/tune_duplicates_threshold.py, docs/benchmarks.md
 # "Duplicates"). Pairs whose vectors score at least DEFAULT_THRESHOLD are candidates, confirmed by
@@ -91,7 +91,7 @@ class DuplicateGroup:
 
 # --- pairs and groups over a plain matrix (no database) ---------------------------------------
 def similar_pairs(
-    vectors: np.ndarray,
+    vectors: np.ndarray | QuantizedRows,
     threshold: float,
     block: int = BLOCK,
     progress: ProgressFn | None = None,
@@ -102,7 +102,8 @@ def similar_pairs(
     ``vectors`` are (n, d) L2-normalised rows. Returns (i, j, similarity) arrays. Work is tiled
     ``block`` × ``block`` over the upper triangle, so memory stays at one tile (64 MiB at 4096).
     """
-    x = np.ascontiguousarray(vectors, dtype=np.float32)
+    # The index's int8 rows are widened a block at a time, never as one float32 copy.
+    x = vectors if isinstance(vectors, QuantizedRows) else np.ascontiguousarray(vectors, np.float32)
     n = x.shape[0]
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []

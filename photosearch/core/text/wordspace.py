@@ -1,9 +1,11 @@
-"""The word space: word vectors (gensim ``KeyedVectors``) used to compare words and photos.
+"""The word space: word vectors used to compare words and photos.
 
 The default is the GloVe 6B 50d subset shipped in ``resources/wordvectors`` (float16 ``.npy`` +
-vocabulary text, loads in milliseconds). A user may point the app at any word2vec (text or
-binary), GloVe (text, no header) or fastText (``.vec`` text or ``.bin`` model) file. Files from a
-user path are only ever *parsed*, never unpickled: gensim's ``KeyedVectors.load`` is not used.
+vocabulary text, loads in milliseconds with numpy alone: gensim and scipy, ~2 s and ~90 MB to
+import, are not needed for it). A user may point the app at any word2vec (text or binary), GloVe
+(text, no header) or fastText (``.vec`` text or ``.bin`` model) file; those are parsed by gensim,
+imported only then. Files from a user path are only ever *parsed*, never unpickled: gensim's
+``KeyedVectors.load`` is not used.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from gensim.models import KeyedVectors
 
 from photosearch.core.resources import resource_path
+
+if TYPE_CHECKING:
+    from gensim.models import KeyedVectors
 
 DEFAULT_VECTORS = "glove.6B.50d.top10k-plus-nouns"
 FASTTEXT_MAGIC = 793712314  # int32 at the start of a fastText .bin model
@@ -31,6 +36,23 @@ class WordSpaceError(Exception):
     """A word-vector file cannot be used. The message is meant for the user."""
 
 
+class PlainVectors:
+    """The part of gensim's ``KeyedVectors`` the app reads, over a plain matrix: the app's own
+    ``.npy`` format (the default word space) is held in one, so it needs numpy only."""
+
+    def __init__(self, words: list[str], vectors: np.ndarray) -> None:
+        self.index_to_key = words
+        self.key_to_index = {word: i for i, word in enumerate(words)}
+        self.vectors = vectors
+        self.vector_size = int(vectors.shape[1])
+
+    def __getitem__(self, word: str) -> np.ndarray:
+        return self.vectors[self.key_to_index[word]]
+
+    def get_vector(self, word: str) -> np.ndarray:
+        return self[word]
+
+
 class WordSpace:
     """Word vectors with lowercase/phrase/OOV handling and a stable identifier.
 
@@ -40,7 +62,7 @@ class WordSpace:
     L2-normalised.
     """
 
-    def __init__(self, kv: KeyedVectors, name: str, digest: str) -> None:
+    def __init__(self, kv: PlainVectors | KeyedVectors, name: str, digest: str) -> None:
         if len(kv.index_to_key) == 0:
             raise WordSpaceError(f"{name}: the file holds no word vectors")
         self.kv = kv
@@ -82,6 +104,8 @@ class WordSpace:
             return cls._load_fasttext(path)
         binary = _looks_binary(path, head)
         _check_header(path, binary)
+        from gensim.models import KeyedVectors  # ~2 s to import: only for the formats it parses
+
         try:
             if binary:
                 kv = KeyedVectors.load_word2vec_format(
@@ -114,10 +138,7 @@ class WordSpace:
             raise WordSpaceError(f"{path}: {matrix.shape} vectors for {len(words)} words")
         if len(set(words)) != len(words):
             raise WordSpaceError(f"{vocab_path}: repeated words")
-        kv = KeyedVectors(vector_size=matrix.shape[1], count=0, dtype=np.float32)
-        kv.index_to_key = words
-        kv.key_to_index = {word: i for i, word in enumerate(words)}
-        kv.vectors = matrix.astype(np.float32)
+        kv = PlainVectors(words, matrix.astype(np.float32))
         digest = hashlib.sha256()
         digest.update(path.read_bytes())
         digest.update(vocab_path.read_bytes())
