@@ -13,7 +13,16 @@ is an ostrich's sibling under "ratite" (one level, specific), a pigeon reaches e
 levels, "bird" is broad), and an abstraction such as "the bass range of a voice" reaches nothing
 but the vaguest classes of "abstraction" or "entity" (IC near 0).
 
-The largest of these numbers is the sense's *visibility*: how well a photo search can show it.
+The largest of these numbers is the sense's *visibility*: how well a photo search can show it, and
+they are what a photo's confidence rests on (a relative is never more than half a match).
+
+For *ranking*, the nearest relative counts more: the classes below the lowest ancestor that has
+classes at all are where the unseen thing would sit among what the model knows (the "most related
+known classes" of Rohrbach et al.), and they are related to it by Lin's similarity (Lin 1998, the
+WordNet measure Rohrbach et al. use): 2 IC(ancestor) / (IC(sense) + IC(class)). How many WordNet
+levels lie in between does not matter there: intermediate synsets without classes ("percoid fish",
+"ephemeropteran", "sauropod") carry no information about the classes, and WordNet is much deeper in
+biology than among artifacts, so a count of levels would rank a bass's fish below its instrument.
 """
 
 from __future__ import annotations
@@ -35,6 +44,8 @@ class ClassRelatedness:
     def __init__(self, wordnet: WordNet) -> None:
         self.wordnet = wordnet
         self._cache: dict[int, np.ndarray] = {}
+        self._ranking: dict[int, np.ndarray] = {}
+        self._class_ic: np.ndarray | None = None
 
     def weights(self, row: int) -> np.ndarray:
         """(1000,) float32: 1 for the classes below ``row``, transferred weights otherwise."""
@@ -44,6 +55,42 @@ class ClassRelatedness:
             found.setflags(write=False)
             self._cache[row] = found
         return found
+
+    def ranking_weights(self, row: int) -> np.ndarray:
+        """(1000,) float32: :meth:`weights`, with the classes below the nearest relative raised to
+        their Lin similarity to ``row`` (see the module docstring)."""
+        found = self._ranking.get(row)
+        if found is None:
+            found = self.weights(row).copy()
+            relative = self._nearest_class_ancestors(row)
+            if relative:
+                lin = self._lin(row, relative)
+                found = np.maximum(found, lin)
+            found.setflags(write=False)
+            self._ranking[row] = found
+        return found
+
+    def _nearest_class_ancestors(self, row: int) -> list[int]:
+        """The most specific ancestors with classes below them (none if ``row`` has classes)."""
+        if len(self.wordnet.descendant_classes(row)):
+            return []
+        related = [a for a, _ in self._related_ancestors(row)]
+        if not related:
+            return []
+        best = max(self.wordnet.information_content(a) for a in related)
+        return [a for a in related if self.wordnet.information_content(a) >= best]
+
+    def _lin(self, row: int, ancestors: list[int]) -> np.ndarray:
+        if self._class_ic is None:
+            rows = self.wordnet.class_rows
+            self._class_ic = np.array([self.wordnet.information_content(int(r)) for r in rows])
+        lin = np.zeros(NUM_CLASSES, np.float32)
+        own = self.wordnet.information_content(row)
+        for ancestor in ancestors:
+            classes = self.wordnet.descendant_classes(ancestor)
+            shared = 2.0 * max(self.wordnet.information_content(ancestor), 0.0)
+            lin[classes] = np.maximum(lin[classes], shared / (own + self._class_ic[classes]))
+        return np.minimum(lin, 1.0)
 
     def visibility(self, row: int) -> float:
         return float(self.weights(row).max())

@@ -52,6 +52,7 @@ class SemanticConfig:
     wordnet_query: bool = True  # False: a query word's vector is its own word vector only
     hierarchy: bool = True  # False: no WordNet-ancestor class mass
     part_weight: float = 0.5  # a part ("sail", "wheel") gives its wholes' classes this share
+    nearest_relative: bool = True  # rank an unseen word's nearest relatives by Lin similarity
 
 
 @dataclass
@@ -204,9 +205,9 @@ class SemanticModel:
         if vector is None and " " in text:
             vector = self.space.phrase_vector(text)
 
-        match = self._hierarchy_weights(text, senses) if cfg.hierarchy else None
+        match, ranked = self._hierarchy_weights(text, senses) if cfg.hierarchy else (None, None)
         closeness = 0.0 if match is None else float(match.max())
-        weights = np.zeros(NUM_CLASSES, np.float32) if match is None else match
+        weights = np.zeros(NUM_CLASSES, np.float32) if ranked is None else ranked
         # Word-vector neighbours fill in only as far as WordNet relates the word to no class:
         # "beaver" (a class) gets none of their noise, "sunset" (no class) relies on them.
         similar = self.similar_class_weights(vector)
@@ -232,9 +233,13 @@ class SemanticModel:
             self._imageable[row] = found
         return found
 
-    def _hierarchy_weights(self, text: str, senses: list[tuple[int, float]]) -> np.ndarray:
-        """(1000,) WordNet class weights of a word: each sense's related classes, scaled by the
-        sense's weight relative to the strongest; a part ("sail") gives its wholes a share.
+    def _hierarchy_weights(
+        self, text: str, senses: list[tuple[int, float]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(1000,) WordNet class weights of a word, for the confidence and for ranking: each
+        sense's related classes, scaled by the sense's weight relative to the strongest; a part
+        ("sail") gives its wholes a share. They differ only on the nearest relatives of a sense
+        with no class below it (relatedness.py: Lin's similarity for ranking).
 
         A class the image model was trained under this very name counts as a main sense, even
         where WordNet ranks its synset low: ImageNet's "plane" is the carpenter's tool, its "cup"
@@ -243,15 +248,28 @@ class SemanticModel:
         for form in self.wordnet.base_forms(text):
             weights[list(classes_by_name().get(form, ()))] = 1.0
         if not senses:
-            return weights
+            return weights, weights
+        ranked = weights
+        # Relatives lead only for a word that names no photo class at all: where some sense (or
+        # the class names) names classes or is a part of them, that is what the model sees of the
+        # word, and its other senses' relatives stay faint (the lexical check: every such word
+        # keeps its own classes first).
+        unseen = not weights.any() and not any(
+            len(self.wordnet.descendant_classes(row)) or self.wordnet.part_of(row)
+            for row, _ in senses
+        )
         top = max(weight for _, weight in senses)
         for row, weight in senses:
             weights = np.maximum(weights, (weight / top) * self.relatedness.weights(row))
+            if self.config.nearest_relative and unseen:
+                related = self.relatedness.ranking_weights(row)
+                ranked = np.maximum(ranked, (weight / top) * related)
             for whole in self.wordnet.part_of(row):  # "sail": photos of sailing vessels
                 classes = self.wordnet.descendant_classes(whole)
                 share = self.config.part_weight * weight / top
                 weights[classes] = np.maximum(weights[classes], share)
-        return weights
+        ranked = np.maximum(ranked, weights)
+        return weights, (weights if np.array_equal(ranked, weights) else ranked)
 
     def related_names(self, concept: Concept, n: int = 3) -> list[str]:
         """What a word the model cannot see is shown through: the WordNet relative whose classes
