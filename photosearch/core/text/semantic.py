@@ -206,12 +206,13 @@ class SemanticModel:
             vector = self.space.phrase_vector(text)
 
         match, ranked = self._hierarchy_weights(text, senses) if cfg.hierarchy else (None, None)
-        closeness = 0.0 if match is None else float(match.max())
         weights = np.zeros(NUM_CLASSES, np.float32) if ranked is None else ranked
-        # Word-vector neighbours fill in only as far as WordNet relates the word to no class:
-        # "beaver" (a class) gets none of their noise, "sunset" (no class) relies on them.
+        # Word-vector neighbours fill in only as far as WordNet leaves the word unplaced among the
+        # classes: "beaver" (a class) gets none of their noise, "sunset" (no class) relies on
+        # them, "brontosaurus" (placed beside the triceratops, Lin 0.65) gets a third of it.
         similar = self.similar_class_weights(vector)
-        weights = np.maximum(weights, cfg.sim_scale * (1.0 - closeness) * similar)
+        placed = float(weights.max())
+        weights = np.maximum(weights, cfg.sim_scale * (1.0 - placed) * similar)
         return Concept(text, vector, weights, senses, word_vec is not None, match)
 
     def _visible_senses(self, senses: list[tuple[int, float]]) -> list[tuple[int, float]]:
