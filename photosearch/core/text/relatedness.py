@@ -41,8 +41,9 @@ MAX_LEVELS = 20  # deep enough for any noun synset in WordNet 3.0 (the deepest h
 class ClassRelatedness:
     """Per-synset class weights in [0, 1] (cached: a query touches a handful of synsets)."""
 
-    def __init__(self, wordnet: WordNet) -> None:
+    def __init__(self, wordnet: WordNet, transfer: bool = True) -> None:
         self.wordnet = wordnet
+        self.transfer = transfer  # False: only the classes below a sense (an ablation)
         self._cache: dict[int, np.ndarray] = {}
         self._ranking: dict[int, np.ndarray] = {}
         self._class_ic: np.ndarray | None = None
@@ -116,6 +117,8 @@ class ClassRelatedness:
 
     def _related_ancestors(self, row: int) -> list[tuple[int, float]]:
         """(ancestor, relatedness) for each ancestor of ``row`` with classes below it."""
+        if not self.transfer:
+            return []
         return [
             (ancestor, DECAY**levels * max(self.wordnet.information_content(ancestor), 0.0))
             for ancestor, levels in self.wordnet.ancestors(row, MAX_LEVELS)

@@ -52,6 +52,8 @@ class SemanticConfig:
     wordnet_query: bool = True  # False: a query word's vector is its own word vector only
     hierarchy: bool = True  # False: no WordNet-ancestor class mass
     part_weight: float = 0.5  # a part ("sail", "wheel") gives its wholes' classes this share
+    sense_prior: bool = True  # weight senses by whether a photo can show them
+    transfer: bool = True  # a sense with no class below it borrows from its relatives
     nearest_relative: bool = True  # rank an unseen word's nearest relatives by Lin similarity
 
 
@@ -101,7 +103,7 @@ class SemanticModel:
         self._lemma_vectors: dict[int, np.ndarray | None] = {}
         self.class_vectors = self._build_class_vectors()
         self.class_hubness = self._class_hubness()
-        self.relatedness = ClassRelatedness(self.wordnet)
+        self.relatedness = ClassRelatedness(self.wordnet, self.config.transfer)
         self._physical_entity = self.wordnet.lookup("physical entity")[0][0]
         self._imageable: dict[int, float] = {}
         self._concepts: dict[str, Concept] = {}
@@ -220,7 +222,7 @@ class SemanticModel:
         not the model has a class for it), an abstraction only as far as it is related to photo
         classes (relatedness.py): "bass" the fish or the instrument before the pitch, "beaver"
         among its physical senses. Unchanged when no sense can be shown."""
-        if not self.config.hierarchy:
+        if not self.config.hierarchy or not self.config.sense_prior:
             return senses
         visible = [(row, w * self._imageability(row)) for row, w in senses]
         total = sum(w for _, w in visible)
