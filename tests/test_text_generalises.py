@@ -101,6 +101,8 @@ def test_an_unseen_word_is_ranked_by_its_nearest_relatives(model):
     # WordNet puts the brontosaurus three levels below "dinosaur" and the mayfly two below
     # "insect"; Lin's similarity places them there all the same (relatedness.py), where a count of
     # levels left the word-vector neighbours in front (agama; ImageNet's "stage").
+    # (Among the 27 insect classes the mayfly is placed less precisely than the brontosaurus
+    # beside the one dinosaur class: lower weights, still ahead of everything else.)
     brontosaurus = model.concept("brontosaurus")
     assert top_class(model, "brontosaurus") == "triceratops"
     triceratops = classes_by_name()["triceratops"][0]
@@ -108,7 +110,8 @@ def test_an_unseen_word_is_ranked_by_its_nearest_relatives(model):
     mayfly = model.concept("mayfly").class_weights
     insects = _classes_below(model, "insect")
     others = np.setdiff1d(_classes_below(model, "arthropod"), insects)  # ticks, crayfish, ...
-    assert mayfly[insects].min() > 2 * mayfly[others].max()
+    assert int(np.argmax(mayfly)) in insects
+    assert mayfly[insects].min() > 1.5 * mayfly[others].max()
     # Ranking only: the confidence still says the word names no photo class.
     assert brontosaurus.closeness < 0.5 and mayfly.max() > brontosaurus.closeness
 
@@ -118,6 +121,15 @@ def test_word_vector_neighbours_fill_in_only_where_wordnet_leaves_a_word_unplace
     triceratops = classes_by_name()["triceratops"][0]
     others = np.delete(weights, triceratops)
     assert 0 < others.max() < weights[triceratops] / 2  # the lizards stay well behind
+
+
+def test_a_relative_with_many_classes_places_a_word_only_loosely(model):
+    # WordNet puts the handbag straight under "container" (100 classes): spread over all of them
+    # it would bury the word-vector neighbours (mailbag, purse) under chests and freight cars.
+    weights = model.concept("handbag").class_weights
+    assert top_class(model, "handbag") == "mailbag"
+    container = _classes_below(model, "container")
+    assert np.median(weights[container]) < 0.3  # Lin alone: 0.42
 
 
 @pytest.mark.parametrize("word", ["possum", "mount", "bank", "skirt"])

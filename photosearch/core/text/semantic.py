@@ -207,13 +207,14 @@ class SemanticModel:
         if vector is None and " " in text:
             vector = self.space.phrase_vector(text)
 
-        match, ranked = self._hierarchy_weights(text, senses) if cfg.hierarchy else (None, None)
+        match, ranked, placed = (
+            self._hierarchy_weights(text, senses) if cfg.hierarchy else (None, None, 0.0)
+        )
         weights = np.zeros(NUM_CLASSES, np.float32) if ranked is None else ranked
         # Word-vector neighbours fill in only as far as WordNet leaves the word unplaced among the
         # classes: "beaver" (a class) gets none of their noise, "sunset" (no class) relies on
         # them, "brontosaurus" (placed beside the triceratops, Lin 0.65) gets a third of it.
         similar = self.similar_class_weights(vector)
-        placed = float(weights.max())
         weights = np.maximum(weights, cfg.sim_scale * (1.0 - placed) * similar)
         return Concept(text, vector, weights, senses, word_vec is not None, match)
 
@@ -238,11 +239,12 @@ class SemanticModel:
 
     def _hierarchy_weights(
         self, text: str, senses: list[tuple[int, float]]
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(1000,) WordNet class weights of a word, for the confidence and for ranking: each
-        sense's related classes, scaled by the sense's weight relative to the strongest; a part
-        ("sail") gives its wholes a share. They differ only on the nearest relatives of a sense
-        with no class below it (relatedness.py: Lin's similarity for ranking).
+    ) -> tuple[np.ndarray, np.ndarray, float]:
+        """(1000,) WordNet class weights of a word, for the confidence and for ranking, and how
+        closely WordNet places it among the classes: each sense's related classes, scaled by the
+        sense's weight relative to the strongest; a part ("sail") gives its wholes a share. The
+        two differ only for a word that names no class, ranked by its nearest relatives
+        (relatedness.py: Lin's similarity and the relative's specificity).
 
         A class the image model was trained under this very name counts as a main sense, even
         where WordNet ranks its synset low: ImageNet's "plane" is the carpenter's tool, its "cup"
@@ -251,8 +253,9 @@ class SemanticModel:
         for form in self.wordnet.base_forms(text):
             weights[list(classes_by_name().get(form, ()))] = 1.0
         if not senses:
-            return weights, weights
+            return weights, weights, float(weights.max())
         ranked = weights
+        placed = 0.0
         # Relatives lead only for a word that names no photo class at all: where some sense (or
         # the class names) names classes or is a part of them, that is what the model sees of the
         # word, and its other senses' relatives stay faint (the lexical check: every such word
@@ -267,12 +270,14 @@ class SemanticModel:
             if self.config.nearest_relative and unseen:
                 related = self.relatedness.ranking_weights(row)
                 ranked = np.maximum(ranked, (weight / top) * related)
+                placed = max(placed, (weight / top) * self.relatedness.placement(row))
             for whole in self.wordnet.part_of(row):  # "sail": photos of sailing vessels
                 classes = self.wordnet.descendant_classes(whole)
                 share = self.config.part_weight * weight / top
                 weights[classes] = np.maximum(weights[classes], share)
         ranked = np.maximum(ranked, weights)
-        return weights, (weights if np.array_equal(ranked, weights) else ranked)
+        placed = max(placed, float(ranked.max()))
+        return weights, (weights if np.array_equal(ranked, weights) else ranked), placed
 
     def related_names(self, concept: Concept, n: int = 3) -> list[str]:
         """What a word the model cannot see is shown through: the WordNet relative whose classes
