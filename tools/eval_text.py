@@ -14,6 +14,10 @@ Encodes each folder's photos with the default image encoder (or reads/writes
 * tags: how often a photo's label (or a WordNet ancestor) is among its first 5 tags, and the
   share of tags with no WordNet relation to the photo's top classes;
 * good matches: precision and recall of the results a query calls "good";
+* ``--per-label``: per label, the default method's P@10 and AP, and where the classifier puts the
+  label's photos: the share whose top class lies below the query word's senses (the word names
+  it) or below its nearest relatives (the word can borrow from them), else the model is blind to
+  them;
 * ``--ablations``: text P@10 and mAP of the default method with one mechanism changed at a time
   (:data:`ABLATIONS`), on every folder together;
 * ``--projection-check``: DeViSE projections trained on half of the labels and tested on the
@@ -251,6 +255,57 @@ def ablation_rows(
     return rows
 
 
+def label_rows(
+    arrays: dict[str, np.ndarray], labels: np.ndarray, queries: dict[str, str], model: SemanticModel
+) -> list[dict]:
+    """Per label: the default method's P@10 and AP, and the share of its photos whose top class
+    lies below the query's senses ("named") or below their nearest relatives ("relative")."""
+    ids, probs = top_k(arrays["P"])
+    library = LibraryArrays(model.conse(ids.astype(np.intp), probs), ids, probs)
+    result = text_to_image(
+        "default",
+        lambda q: text_scores(compile_query(q, model), library),
+        labels.tolist(),
+        queries,
+    )
+    wordnet, relatedness = model.wordnet, model.relatedness
+    rows = []
+    for label in sorted(set(labels.tolist())):
+        query = queries.get(label, label)
+        senses = [row for unit, _ in model.units(query) for row, _ in wordnet.lookup(unit)]
+        named = {int(c) for row in senses for c in wordnet.descendant_classes(row)}
+        relatives = {
+            int(c)
+            for row in senses
+            if not len(wordnet.descendant_classes(row))
+            for a in relatedness._nearest_class_ancestors(row)
+            for c in wordnet.descendant_classes(a)
+        }
+        top = ids[labels == label][:, 0].tolist()
+        p_at_10, ap = result.per_query[query]
+        rows.append(
+            {
+                "label": label,
+                "query": query,
+                "p_at_10": round(p_at_10, 4),
+                "ap": round(ap, 4),
+                "top_class_named": round(float(np.mean([t in named for t in top])), 4),
+                "top_class_relative": round(float(np.mean([t in relatives for t in top])), 4),
+            }
+        )
+    return rows
+
+
+def print_labels(folder: str, rows: list[dict]) -> None:
+    print(f"\n{folder} per label: P@10, AP, share of its photos whose top class the word names / ")
+    print("its nearest relatives hold")
+    for r in rows:
+        print(
+            f"  {r['query']:16s} {r['p_at_10']:4.1f} {r['ap']:6.3f}   "
+            f"{r['top_class_named']:4.2f} / {r['top_class_relative']:4.2f}"
+        )
+
+
 def print_ablations(rows: list[dict]) -> None:
     folders = [k for k in rows[0] if k not in ("ablation", "changes")]
     print("\nablations (text P@10 / mAP): " + " | ".join(folders))
@@ -356,6 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ablations", action="store_true", help="also one mechanism changed at a time"
     )
+    parser.add_argument("--per-label", action="store_true", help="also per-label figures")
     parser.add_argument(
         "--word-vectors", type=Path, help="another word space (any format --word-vectors reads)"
     )
@@ -376,29 +432,36 @@ def main(argv: list[str] | None = None) -> int:
         for folder in args.folders
     ]
     lexical = lexical_check(base).as_dict()
-    ablations = None
-    if args.ablations:
-        inputs = [
-            (
-                folder.name,
-                *folder_inputs(
-                    folder,
-                    args.queries,
-                    args.features_dir / f"{folder.name}.npz" if args.features_dir else None,
-                ),
-            )
-            for folder in args.folders
-        ]
-        ablations = ablation_rows(inputs, base)
+    inputs = [
+        (
+            folder.name,
+            *folder_inputs(
+                folder,
+                args.queries,
+                args.features_dir / f"{folder.name}.npz" if args.features_dir else None,
+            ),
+        )
+        for folder in args.folders
+    ]
+    ablations = ablation_rows(inputs, base) if args.ablations else None
+    per_label = (
+        {name: label_rows(a, lab, q, base or default_model()) for name, a, lab, q in inputs}
+        if args.per_label
+        else None
+    )
     if args.json:
         output = {"folders": reports, "lexical": lexical}
         if ablations is not None:
             output["ablations"] = ablations
+        if per_label is not None:
+            output["per_label"] = per_label
         print(json.dumps(output, indent=2))
         return 0
     for report in reports:
         print_folder(report)
     print_lexical(lexical)
+    for name, rows in (per_label or {}).items():
+        print_labels(name, rows)
     if ablations is not None:
         print_ablations(ablations)
     return 0
