@@ -129,7 +129,7 @@ def test_a_relative_with_many_classes_places_a_word_only_loosely(model):
     weights = model.concept("handbag").class_weights
     assert top_class(model, "handbag") == "mailbag"
     container = _classes_below(model, "container")
-    assert np.median(weights[container]) < 0.3  # Lin alone: 0.42
+    assert np.median(weights[container]) < 0.3  # Lin alone: 0.45-0.51
 
 
 @pytest.mark.parametrize("word", ["possum", "mount", "bank", "skirt"])
