@@ -93,6 +93,56 @@ def test_relatives_are_weighted_by_how_specific_the_shared_ancestor_is(model):
     assert weights(emu)[ostrich] > 3 * weights(person)[groom]
 
 
+def _classes_below(model, word: str) -> np.ndarray:  # type: ignore[no-untyped-def]
+    return model.wordnet.descendant_classes(model.wordnet.lookup(word)[0][0])
+
+
+def test_an_unseen_word_is_ranked_by_its_nearest_relatives(model):
+    # WordNet puts the brontosaurus three levels below "dinosaur" and the mayfly two below
+    # "insect"; Lin's similarity places them there all the same (relatedness.py), where a count of
+    # levels left the word-vector neighbours in front (agama; ImageNet's "stage").
+    # (Among the 27 insect classes the mayfly is placed less precisely than the brontosaurus
+    # beside the one dinosaur class: lower weights, still ahead of everything else.)
+    brontosaurus = model.concept("brontosaurus")
+    assert top_class(model, "brontosaurus") == "triceratops"
+    triceratops = classes_by_name()["triceratops"][0]
+    assert brontosaurus.class_weights[triceratops] > 0.5
+    mayfly = model.concept("mayfly").class_weights
+    insects = _classes_below(model, "insect")
+    others = np.setdiff1d(_classes_below(model, "arthropod"), insects)  # ticks, crayfish, ...
+    assert int(np.argmax(mayfly)) in insects
+    assert mayfly[insects].min() > 1.5 * mayfly[others].max()
+    # Ranking only: the confidence still says the word names no photo class.
+    assert brontosaurus.closeness < 0.5 and mayfly.max() > brontosaurus.closeness
+
+
+def test_word_vector_neighbours_fill_in_only_where_wordnet_leaves_a_word_unplaced(model):
+    weights = model.concept("brontosaurus").class_weights
+    triceratops = classes_by_name()["triceratops"][0]
+    others = np.delete(weights, triceratops)
+    assert 0 < others.max() < weights[triceratops] / 2  # the lizards stay well behind
+
+
+def test_a_relative_with_many_classes_places_a_word_only_loosely(model):
+    # WordNet puts the handbag straight under "container" (100 classes): spread over all of them
+    # it would bury the word-vector neighbours (mailbag, purse) under chests and freight cars.
+    weights = model.concept("handbag").class_weights
+    assert top_class(model, "handbag") == "mailbag"
+    container = _classes_below(model, "container")
+    assert np.median(weights[container]) < 0.3  # Lin alone: 0.45-0.51
+
+
+@pytest.mark.parametrize("word", ["possum", "mount", "bank", "skirt"])
+def test_relatives_of_a_main_sense_do_not_outrank_classes_a_word_names(model, word):
+    # Each has a class-less main sense and a sense with ImageNet classes below it: the classes it
+    # names stay first (its relatives are ranked up only for words that name no class).
+    weights = model.concept(word).class_weights
+    own = np.concatenate(
+        [model.wordnet.descendant_classes(r) for r, _ in model.wordnet.lookup(word)]
+    )
+    assert weights[own].max() == weights.max() > 0
+
+
 @pytest.fixture(scope="module")
 def db(tmp_path_factory, sample_library_path):  # type: ignore[no-untyped-def]
     path = tmp_path_factory.mktemp("lib") / "lib.db"

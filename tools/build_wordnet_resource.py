@@ -37,7 +37,11 @@ GLOSS_WORDS = 12  # content words kept from each gloss
 # is also placed under that sense. n04612504 "yawl" is WordNet's "ship's small boat rowed by
 # oars", but ImageNet's yawl photos are two-masted sailing yachts (sense n04612373, a sailing
 # vessel): without this, "sail" misses them and "boat -sail" ranks them first.
-EXTRA_SENSES = {4612504: [4612373]}
+# Likewise n01514668 "cock" and n01514859 "hen" are WordNet's "adult male bird" and "adult female
+# bird", but ImageNet's photos of them are domestic chickens (a rooster, a hen): they are also
+# placed under "cock, rooster: adult male chicken" (n01792158) and "hen, biddy: adult female
+# chicken" (n01792640), so that "rooster" and "chicken" name them.
+EXTRA_SENSES = {4612504: [4612373], 1514668: [1792158], 1514859: [1792640]}
 WORD_RE = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
 
 

@@ -14,6 +14,12 @@ Encodes each folder's photos with the default image encoder (or reads/writes
 * tags: how often a photo's label (or a WordNet ancestor) is among its first 5 tags, and the
   share of tags with no WordNet relation to the photo's top classes;
 * good matches: precision and recall of the results a query calls "good";
+* ``--per-label``: per label, the default method's P@10 and AP, and where the classifier puts the
+  label's photos: the share whose top class lies below the query word's senses (the word names
+  it) or below its nearest relatives (the word can borrow from them), else the model is blind to
+  them;
+* ``--ablations``: text P@10 and mAP of the default method with one mechanism changed at a time
+  (:data:`ABLATIONS`), on every folder together;
 * ``--projection-check``: DeViSE projections trained on half of the labels and tested on the
   other half (and the reverse), against ConSE on the same held-out labels.
 
@@ -86,6 +92,21 @@ GENERIC_QUERIES = {
     "puppy": "dog",
     "big cat": "leopard",
     "bicycle": "motorbike",
+}
+
+
+# One mechanism changed at a time (SemanticConfig fields), for ``--ablations``.
+ABLATIONS: dict[str, dict] = {
+    "default": {},
+    "relatives by 0.5^levels x IC only (no Lin ranking)": {"nearest_relative": False},
+    "no transfer to relatives": {"transfer": False},
+    "no sense prior (imageability)": {"sense_prior": False},
+    "no similarity class weights": {"sim_scale": 0.0},
+    "similarity without CSLS": {"csls": False},
+    "no part relation": {"part_weight": 0.0},
+    "ConSE cosine weight 0": {"cosine_weight": 0.0},
+    "ConSE cosine weight 0.25": {"cosine_weight": 0.25},
+    "ConSE cosine weight 1": {"cosine_weight": 1.0},
 }
 
 
@@ -193,6 +214,108 @@ def projection_check(arrays: dict, queries: dict[str, str], model: SemanticModel
     ]
 
 
+def folder_inputs(
+    folder: Path, queries_csv: Path | None, cache: Path | None
+) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, str]]:
+    """A folder's encoder outputs, labels and the query of each label."""
+    arrays = load_arrays(folder, cache)
+    labels = np.asarray(arrays["labels"])
+    _, _, queries = read_labels(folder)
+    if queries_csv and queries_csv.is_file():
+        queries.update(
+            {k: v for k, v in read_queries(queries_csv).items() if k in set(labels.tolist())}
+        )
+    return arrays, labels, queries
+
+
+def ablation_rows(
+    inputs: list[tuple[str, dict[str, np.ndarray], np.ndarray, dict[str, str]]],
+    base: SemanticModel | None = None,
+) -> list[dict]:
+    """Per ablation, text P@10 and mAP on each folder (one query per label, as above)."""
+    base = base or default_model()
+    rows = []
+    for name, changes in ABLATIONS.items():
+        config = replace(base.config, **changes)
+        model = SemanticModel(base.space, base.wordnet, config) if changes else base
+        row: dict = {"ablation": name, "changes": changes}
+        for folder, arrays, labels, queries in inputs:
+            ids, probs = top_k(arrays["P"])
+            library = LibraryArrays(model.conse(ids.astype(np.intp), probs), ids, probs)
+
+            def score(query: str, m: SemanticModel = model, lib: LibraryArrays = library):  # type: ignore[no-untyped-def]
+                return text_scores(compile_query(query, m), lib)
+
+            result = text_to_image(name, score, labels.tolist(), queries)
+            row[folder] = {
+                "text_p_at_10": round(result.p_at_10, 4),
+                "text_map": round(result.map, 4),
+            }
+        rows.append(row)
+    return rows
+
+
+def label_rows(
+    arrays: dict[str, np.ndarray], labels: np.ndarray, queries: dict[str, str], model: SemanticModel
+) -> list[dict]:
+    """Per label: the default method's P@10 and AP, and the share of its photos whose top class
+    lies below the query's senses ("named") or below their nearest relatives ("relative")."""
+    ids, probs = top_k(arrays["P"])
+    library = LibraryArrays(model.conse(ids.astype(np.intp), probs), ids, probs)
+    result = text_to_image(
+        "default",
+        lambda q: text_scores(compile_query(q, model), library),
+        labels.tolist(),
+        queries,
+    )
+    wordnet, relatedness = model.wordnet, model.relatedness
+    rows = []
+    for label in sorted(set(labels.tolist())):
+        query = queries.get(label, label)
+        senses = [row for unit, _ in model.units(query) for row, _ in wordnet.lookup(unit)]
+        named = {int(c) for row in senses for c in wordnet.descendant_classes(row)}
+        relatives = {
+            int(c)
+            for row in senses
+            if not len(wordnet.descendant_classes(row))
+            for a in relatedness._nearest_class_ancestors(row)
+            for c in wordnet.descendant_classes(a)
+        }
+        top = ids[labels == label][:, 0].tolist()
+        p_at_10, ap = result.per_query[query]
+        rows.append(
+            {
+                "label": label,
+                "query": query,
+                "p_at_10": round(p_at_10, 4),
+                "ap": round(ap, 4),
+                "top_class_named": round(float(np.mean([t in named for t in top])), 4),
+                "top_class_relative": round(float(np.mean([t in relatives for t in top])), 4),
+            }
+        )
+    return rows
+
+
+def print_labels(folder: str, rows: list[dict]) -> None:
+    print(f"\n{folder} per label: P@10, AP, share of its photos whose top class the word names / ")
+    print("its nearest relatives hold")
+    for r in rows:
+        print(
+            f"  {r['query']:16s} {r['p_at_10']:4.1f} {r['ap']:6.3f}   "
+            f"{r['top_class_named']:4.2f} / {r['top_class_relative']:4.2f}"
+        )
+
+
+def print_ablations(rows: list[dict]) -> None:
+    folders = [k for k in rows[0] if k not in ("ablation", "changes")]
+    print("\nablations (text P@10 / mAP): " + " | ".join(folders))
+    for row in rows:
+        cells = "  ".join(
+            f"{row[f]['text_p_at_10']:.3f} / {row[f]['text_map']:.3f}" for f in folders
+        )
+        print(f"{row['ablation']:52s} {cells}")
+
+
 def evaluate_folder(
     folder: Path,
     queries_csv: Path | None,
@@ -201,13 +324,7 @@ def evaluate_folder(
     base: SemanticModel | None = None,
 ) -> dict:
     """Every figure of one labelled folder (see the module docstring)."""
-    arrays = load_arrays(folder, cache)
-    labels = np.asarray(arrays["labels"])
-    _, _, queries = read_labels(folder)
-    if queries_csv and queries_csv.is_file():
-        queries.update(
-            {k: v for k, v in read_queries(queries_csv).items() if k in set(labels.tolist())}
-        )
+    arrays, labels, queries = folder_inputs(folder, queries_csv, cache)
     ids, probs = top_k(arrays["P"])
     base = base or default_model()
     report = evaluate_library(arrays["F"], ids, probs, labels.tolist(), queries, model=base)
@@ -292,6 +409,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--projection-check", action="store_true")
     parser.add_argument(
+        "--ablations", action="store_true", help="also one mechanism changed at a time"
+    )
+    parser.add_argument("--per-label", action="store_true", help="also per-label figures")
+    parser.add_argument(
         "--word-vectors", type=Path, help="another word space (any format --word-vectors reads)"
     )
     parser.add_argument("--json", action="store_true")
@@ -311,12 +432,38 @@ def main(argv: list[str] | None = None) -> int:
         for folder in args.folders
     ]
     lexical = lexical_check(base).as_dict()
+    inputs = [
+        (
+            folder.name,
+            *folder_inputs(
+                folder,
+                args.queries,
+                args.features_dir / f"{folder.name}.npz" if args.features_dir else None,
+            ),
+        )
+        for folder in args.folders
+    ]
+    ablations = ablation_rows(inputs, base) if args.ablations else None
+    per_label = (
+        {name: label_rows(a, lab, q, base or default_model()) for name, a, lab, q in inputs}
+        if args.per_label
+        else None
+    )
     if args.json:
-        print(json.dumps({"folders": reports, "lexical": lexical}, indent=2))
+        output = {"folders": reports, "lexical": lexical}
+        if ablations is not None:
+            output["ablations"] = ablations
+        if per_label is not None:
+            output["per_label"] = per_label
+        print(json.dumps(output, indent=2))
         return 0
     for report in reports:
         print_folder(report)
     print_lexical(lexical)
+    for name, rows in (per_label or {}).items():
+        print_labels(name, rows)
+    if ablations is not None:
+        print_ablations(ablations)
     return 0
 
 

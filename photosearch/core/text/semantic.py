@@ -52,6 +52,9 @@ class SemanticConfig:
     wordnet_query: bool = True  # False: a query word's vector is its own word vector only
     hierarchy: bool = True  # False: no WordNet-ancestor class mass
     part_weight: float = 0.5  # a part ("sail", "wheel") gives its wholes' classes this share
+    sense_prior: bool = True  # weight senses by whether a photo can show them
+    transfer: bool = True  # a sense with no class below it borrows from its relatives
+    nearest_relative: bool = True  # rank an unseen word's nearest relatives by Lin similarity
 
 
 @dataclass
@@ -100,7 +103,7 @@ class SemanticModel:
         self._lemma_vectors: dict[int, np.ndarray | None] = {}
         self.class_vectors = self._build_class_vectors()
         self.class_hubness = self._class_hubness()
-        self.relatedness = ClassRelatedness(self.wordnet)
+        self.relatedness = ClassRelatedness(self.wordnet, self.config.transfer)
         self._physical_entity = self.wordnet.lookup("physical entity")[0][0]
         self._imageable: dict[int, float] = {}
         self._concepts: dict[str, Concept] = {}
@@ -204,13 +207,15 @@ class SemanticModel:
         if vector is None and " " in text:
             vector = self.space.phrase_vector(text)
 
-        match = self._hierarchy_weights(text, senses) if cfg.hierarchy else None
-        closeness = 0.0 if match is None else float(match.max())
-        weights = np.zeros(NUM_CLASSES, np.float32) if match is None else match
-        # Word-vector neighbours fill in only as far as WordNet relates the word to no class:
-        # "beaver" (a class) gets none of their noise, "sunset" (no class) relies on them.
+        match, ranked, placed = (
+            self._hierarchy_weights(text, senses) if cfg.hierarchy else (None, None, 0.0)
+        )
+        weights = np.zeros(NUM_CLASSES, np.float32) if ranked is None else ranked
+        # Word-vector neighbours fill in only as far as WordNet leaves the word unplaced among the
+        # classes: "beaver" (a class) gets none of their noise, "sunset" (no class) relies on
+        # them, "brontosaurus" (placed beside the triceratops, Lin 0.65) gets a third of it.
         similar = self.similar_class_weights(vector)
-        weights = np.maximum(weights, cfg.sim_scale * (1.0 - closeness) * similar)
+        weights = np.maximum(weights, cfg.sim_scale * (1.0 - placed) * similar)
         return Concept(text, vector, weights, senses, word_vec is not None, match)
 
     def _visible_senses(self, senses: list[tuple[int, float]]) -> list[tuple[int, float]]:
@@ -218,7 +223,7 @@ class SemanticModel:
         not the model has a class for it), an abstraction only as far as it is related to photo
         classes (relatedness.py): "bass" the fish or the instrument before the pitch, "beaver"
         among its physical senses. Unchanged when no sense can be shown."""
-        if not self.config.hierarchy:
+        if not self.config.hierarchy or not self.config.sense_prior:
             return senses
         visible = [(row, w * self._imageability(row)) for row, w in senses]
         total = sum(w for _, w in visible)
@@ -232,9 +237,14 @@ class SemanticModel:
             self._imageable[row] = found
         return found
 
-    def _hierarchy_weights(self, text: str, senses: list[tuple[int, float]]) -> np.ndarray:
-        """(1000,) WordNet class weights of a word: each sense's related classes, scaled by the
-        sense's weight relative to the strongest; a part ("sail") gives its wholes a share.
+    def _hierarchy_weights(
+        self, text: str, senses: list[tuple[int, float]]
+    ) -> tuple[np.ndarray, np.ndarray, float]:
+        """(1000,) WordNet class weights of a word, for the confidence and for ranking, and how
+        closely WordNet places it among the classes: each sense's related classes, scaled by the
+        sense's weight relative to the strongest; a part ("sail") gives its wholes a share. The
+        two differ only for a word that names no class, ranked by its nearest relatives
+        (relatedness.py: Lin's similarity and the relative's specificity).
 
         A class the image model was trained under this very name counts as a main sense, even
         where WordNet ranks its synset low: ImageNet's "plane" is the carpenter's tool, its "cup"
@@ -243,15 +253,31 @@ class SemanticModel:
         for form in self.wordnet.base_forms(text):
             weights[list(classes_by_name().get(form, ()))] = 1.0
         if not senses:
-            return weights
+            return weights, weights, float(weights.max())
+        ranked = weights
+        placed = 0.0
+        # Relatives lead only for a word that names no photo class at all: where some sense (or
+        # the class names) names classes or is a part of them, that is what the model sees of the
+        # word, and its other senses' relatives stay faint (the lexical check: every such word
+        # keeps its own classes first).
+        unseen = not weights.any() and not any(
+            len(self.wordnet.descendant_classes(row)) or self.wordnet.part_of(row)
+            for row, _ in senses
+        )
         top = max(weight for _, weight in senses)
         for row, weight in senses:
             weights = np.maximum(weights, (weight / top) * self.relatedness.weights(row))
+            if self.config.nearest_relative and unseen:
+                related = self.relatedness.ranking_weights(row)
+                ranked = np.maximum(ranked, (weight / top) * related)
+                placed = max(placed, (weight / top) * self.relatedness.placement(row))
             for whole in self.wordnet.part_of(row):  # "sail": photos of sailing vessels
                 classes = self.wordnet.descendant_classes(whole)
                 share = self.config.part_weight * weight / top
                 weights[classes] = np.maximum(weights[classes], share)
-        return weights
+        ranked = np.maximum(ranked, weights)
+        placed = max(placed, float(ranked.max()))
+        return weights, (weights if np.array_equal(ranked, weights) else ranked), placed
 
     def related_names(self, concept: Concept, n: int = 3) -> list[str]:
         """What a word the model cannot see is shown through: the WordNet relative whose classes
