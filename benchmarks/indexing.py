@@ -123,7 +123,10 @@ def naive(encoder, paths: list[Path], work: Path) -> float:  # type: ignore[no-u
     with Library(work / f"naive-{time.monotonic_ns()}.db") as library:
         library.add_folder(paths[0].parent.parent)
         Indexer(library, encoder).prepare()
-        from photosearch.core.scanner import sync_folders
+        try:
+            from photosearch.core.sync import sync_folders
+        except ImportError:  # code from before the one sync module, to compare
+            from photosearch.core.scanner import sync_folders  # type: ignore[attr-defined,no-redef]
 
         sync_folders(library, None, encoder.model_id)
         pending = library.reader().query("SELECT id, path FROM photos WHERE status = 'pending'")

@@ -20,9 +20,10 @@ from helpers import SAMPLE, WATCH_FAST, TinyEncoder, copy_sample
 
 from photosearch.core import scanner
 from photosearch.core.indexer import Indexer
-from photosearch.core.scanner import bytes_hash, sync_folders
+from photosearch.core.scanner import bytes_hash
 from photosearch.core.schema import SCHEMA_VERSION
 from photosearch.core.store import Library
+from photosearch.core.sync import sync_folders
 from photosearch.core.watcher import WatchService
 
 

@@ -31,8 +31,8 @@ from PIL import Image, features
 
 from photosearch.core.imageio import open_image
 from photosearch.core.indexer import Indexer
-from photosearch.core.scanner import sync_folders
 from photosearch.core.store import Library, path_from_db
+from photosearch.core.sync import sync_folders
 
 TIMEOUT_S = 120
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0

@@ -211,7 +211,7 @@ with Library(disk + "/lib.db") as library:
     library.add_folder(photos)
     indexer = Indexer(library, TinyEncoder(), batch_size=4, decode_workers=2)
     indexer.prepare()
-    from photosearch.core.scanner import sync_folders
+    from photosearch.core.sync import sync_folders
     sync_folders(library, None, indexer.encoder.model_id)
     st = os.statvfs(disk)
     with open(disk + "/filler", "wb") as f:  # leave 16 KB: less than one vector chunk

@@ -211,7 +211,9 @@ def test_a_photo_renamed_over_another_replaces_it(tmp_path):
         embed(library, range(1, 21))
         index = VectorIndex(library, cache_dir=False)
         assert len(index.snapshot()) == 20
-        assert apply_moves(library, [("/a/1.jpg", "/a/2.jpg")]) == 1  # photo 2's row is deleted
+        assert (
+            apply_moves(library, [("/a/1.jpg", "/a/2.jpg")]).moved == 1
+        )  # photo 2's row is deleted
         snap = index.snapshot()
         assert sorted(snap.ids.tolist()) == [1, *range(3, 21)]
         assert by_id(snap) == fresh(library)

@@ -19,10 +19,11 @@ from typing import Any
 import pytest
 from helpers import SAMPLE, WATCH_FAST, TinyEncoder, copy_sample
 
+from photosearch.core.changes import Changes
 from photosearch.core.db import DatabaseError
 from photosearch.core.search import Searcher
 from photosearch.core.store import Library
-from photosearch.core.watcher import Change, WatchService
+from photosearch.core.watcher import WatchService
 
 FAST = WATCH_FAST
 SAMPLES = sorted(SAMPLE.glob("*/*.jpg"))
@@ -47,7 +48,7 @@ def indexed(library: Library, path: Path) -> bool:
 
 @contextmanager
 def watching(library: Library, encoder: Any, **kw: Any) -> Iterator[WatchService]:
-    changes: list[Change] = kw.pop("changes", [])
+    changes: list[Changes] = kw.pop("changes", [])
     service = WatchService(library, lambda: encoder, on_change=changes.append, **{**FAST, **kw})
     service.start()
     try:
@@ -92,7 +93,7 @@ def test_copied_photos_are_indexed_and_searchable(tmp_path, tiny_encoder):
 def test_move_and_rename_keep_the_embedding(tmp_path, tiny_encoder):
     root = tmp_path / "photos"
     photos = copy_sample(root, ["dog", "pizza"], per_class=3)
-    changes: list[Change] = []
+    changes: list[Changes] = []
     with Library(tmp_path / "lib.db") as library:
         library.add_folder(root)
         with watching(library, tiny_encoder, changes=changes) as service:
@@ -165,7 +166,7 @@ def test_deleted_photo_leaves_the_results(tmp_path, tiny_encoder):
 def test_a_burst_of_500_files_loses_no_event_and_comes_in_few_batches(tmp_path, tiny_encoder):
     root = tmp_path / "photos"
     root.mkdir()
-    changes: list[Change] = []
+    changes: list[Changes] = []
     with Library(tmp_path / "lib.db") as library:
         library.add_folder(root)
         with watching(library, tiny_encoder, changes=changes):

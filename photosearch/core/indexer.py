@@ -20,15 +20,16 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
+from photosearch.core.changes import Changes
 from photosearch.core.db import Database
 from photosearch.core.imageio import ImageLoadError, open_image_with_info, read_photo_file
 from photosearch.core.locks import IndexingLock
-from photosearch.core.scanner import ScanResult, bytes_hash, sync_folders
+from photosearch.core.scanner import bytes_hash
 from photosearch.core.store import (
     VISUAL_TABLE,
     Embedded,
@@ -78,25 +79,6 @@ def waiting_message(pid: int | None) -> str:
     """What a run says while another process indexes the same library."""
     holder = f" (pid {pid})" if pid else ""
     return f"another photosearch process is indexing this library{holder}; waiting for it to finish"
-
-
-@dataclass
-class IndexSummary:
-    added: int = 0
-    updated: int = 0
-    moved: int = 0
-    missing: int = 0
-    offline: int = 0
-    errors: int = 0
-    embedded: int = 0
-    unchanged: int = 0
-    seconds: float = 0.0
-    problems: list[tuple[str, str]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["problems"] = [{"path": p, "message": m} for p, m in self.problems]
-        return data
 
 
 @dataclass
@@ -274,39 +256,30 @@ class Indexer:
         self,
         folders: Sequence[Any] | None = None,
         on_progress: Callable[[Progress], None] | None = None,
-    ) -> IndexSummary:
+    ) -> Changes:
+        """Sync the folders (all by default), then embed what is pending, under the indexing
+        lock; what changed, with the run's duration in ``seconds``."""
+        from photosearch.core.sync import sync_folders  # sync imports the scanner, not this
+
         started = time.monotonic()
         if not self._lock(on_progress):
-            return IndexSummary(seconds=time.monotonic() - started)
+            return Changes("index", seconds=time.monotonic() - started)
         try:
             self.prepare()
             if on_progress:
                 on_progress(Progress("scan", 0, 0))
-            scan = sync_folders(
+            summary = sync_folders(
                 self.library,
                 list(folders) if folders is not None else None,
                 self.encoder.model_id,
                 (lambda n: on_progress(Progress("scan", n, 0))) if on_progress else None,
             )
-            summary = self._summary_from_scan(scan)
-            embedded, errors = self.embed_pending(on_progress)
+            summary.merge(self.embed_pending(on_progress))
         finally:
             self._indexing_lock.release()
-        summary.embedded, summary.errors = embedded, errors
+        summary.reason = "index"
         summary.seconds = time.monotonic() - started
         return summary
-
-    @staticmethod
-    def _summary_from_scan(scan: ScanResult) -> IndexSummary:
-        return IndexSummary(
-            added=scan.added,
-            updated=scan.updated,
-            moved=scan.moved,
-            missing=scan.missing,
-            offline=scan.offline,
-            unchanged=scan.unchanged + scan.restored,
-            problems=list(scan.problems),
-        )
 
     def pending(self) -> list[tuple[int, str]]:
         from photosearch.core.store import path_from_db
@@ -317,24 +290,40 @@ class Indexer:
         return [(r[0], path_from_db(r[1])) for r in rows]
 
     def embed_pending(
-        self, on_progress: Callable[[Progress], None] | None = None
-    ) -> tuple[int, int]:
-        """Embed every pending photo; returns (embedded, errors)."""
+        self,
+        on_progress: Callable[[Progress], None] | None = None,
+        on_commit: Callable[[Changes], None] | None = None,
+    ) -> Changes:
+        """Embed every pending photo; returns the ids embedded and failed. ``on_commit`` gets
+        each committed batch's (on the writer thread: it must return quickly)."""
+        result = Changes("embed")
+
+        def committed(batch: Changes) -> None:
+            result.merge(batch)
+            if on_commit is not None:
+                on_commit(batch)
+
         if not self._lock(on_progress):
-            return 0, 0
+            return result
         try:
-            return self._embed_pending(on_progress)
+            self._embed_pending(on_progress, committed)
         finally:
             self._indexing_lock.release()
+        result.seq = self.library.seq()
+        return result
 
-    def _embed_pending(self, on_progress: Callable[[Progress], None] | None) -> tuple[int, int]:
+    def _embed_pending(
+        self,
+        on_progress: Callable[[Progress], None] | None,
+        on_commit: Callable[[Changes], None],
+    ) -> None:
         self.prepare()
         todo = self.pending()
         total = len(todo)
         if not todo:
             if on_progress:
                 on_progress(Progress("done", 0, 0))
-            return 0, 0
+            return
         started = time.monotonic()
         done = errors = 0
         preprocess = self.encoder.preprocess
@@ -378,21 +367,21 @@ class Indexer:
                 else:
                     batch.append(decoded)
                 if len(batch) >= self.batch_size or (not inflight and batch):
-                    commits.append(self._commit_batch(batch, failed))
+                    commits.append(self._commit_batch(batch, failed, on_commit))
                     done += len(batch)
                     batch, failed = [], []
                     while len(commits) > 2:
                         commits.popleft().result()
                     report(decoded.path)
                 elif len(failed) >= self.batch_size:
-                    commits.append(self._commit_batch([], failed))
+                    commits.append(self._commit_batch([], failed, on_commit))
                     failed = []
             for future in inflight:
                 future.cancel()
         if batch or failed:
             if self.controls.stopped:
                 batch = []  # unencoded work stays pending for next time
-            commits.append(self._commit_batch(batch, failed))
+            commits.append(self._commit_batch(batch, failed, on_commit))
             done += len(batch)
         for commit in commits:
             commit.result()
@@ -401,9 +390,13 @@ class Indexer:
             on_progress(
                 Progress("done", done, total, errors, done / max(time.monotonic() - started, 1e-6))
             )
-        return done - errors, errors
 
-    def _commit_batch(self, batch: list[_Decoded], failed: list[tuple[int, str]]) -> Future[Any]:
+    def _commit_batch(
+        self,
+        batch: list[_Decoded],
+        failed: list[tuple[int, str]],
+        on_commit: Callable[[Changes], None],
+    ) -> Future[Any]:
         """Encode ``batch`` here, then hand the results to the writer without waiting."""
         rows: list[Embedded] = []
         if batch:
@@ -443,8 +436,17 @@ class Indexer:
                 # A photo may have changed or vanished while it was being encoded: only photos
                 # still pending are written.
                 still = _still_pending(db, [r.photo_id for r in rows] + [f[0] for f in failed])
-                write_embeddings(db, model_id, [r for r in rows if r.photo_id in still])
-                write_errors(db, [f for f in failed if f[0] in still])
+                written = [r for r in rows if r.photo_id in still]
+                errors = [f for f in failed if f[0] in still]
+                write_embeddings(db, model_id, written)
+                write_errors(db, errors)
+            on_commit(
+                Changes(
+                    "embed",
+                    embedded_ids=[r.photo_id for r in written],
+                    error_ids=[photo_id for photo_id, _ in errors],
+                )
+            )
 
         return self.library.writer.submit(commit)
 

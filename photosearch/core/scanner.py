@@ -1,11 +1,8 @@
-"""Pass one of indexing: walk the watched folders and bring the photo rows in line with the disk.
+"""Find the photo files of the watched folders: the walk (hidden and system folders skipped,
+symbolic links followed only as :class:`LinkPolicy` allows), stat signatures, content hashes, and
+whether a folder can be read at all (offline, not emptied, when it cannot).
 
-Cheap by design: a file whose stat signature (size, mtime, ctime, inode) equals its row's is not
-read, so an unchanged library of 100k photos is checked in seconds. A file whose signature
-differs but whose size does not is re-hashed: new content goes back to pending (re-embedded),
-the same content only gets its new signature (a ``touch``, a ``chmod``, a restore of identical
-bytes). Files are otherwise read only to confirm a move (same size as a vanished photo, then same
-content hash), which keeps the moved photo's embedding.
+What the files found mean for the library is decided by :mod:`photosearch.core.sync`.
 """
 
 from __future__ import annotations
@@ -15,15 +12,13 @@ import hashlib
 import logging
 import os
 import stat
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from photosearch.core.db import Database
 from photosearch.core.imageio import is_supported
-from photosearch.core.store import Folder, Library, bump_seq, path_from_db, path_to_db
+from photosearch.core.store import Folder
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +38,6 @@ SKIPPED_DIRS = frozenset(
 SYSTEM_TREES = ("/proc", "/sys", "/dev")
 HASH_CHUNK = 1 << 20
 HASH_WORKERS = 4
-REGISTER_CHUNK = 2000
 
 
 @dataclass(frozen=True)
@@ -61,29 +55,17 @@ class FileEntry:
         return cls(path, st.st_size, st.st_mtime, st.st_ctime, st.st_ino)
 
 
-@dataclass
-class ScanResult:
-    added: int = 0
-    updated: int = 0
-    moved: int = 0
-    missing: int = 0
-    offline: int = 0
-    restored: int = 0
-    unchanged: int = 0
-    rechecked: int = 0  # files re-hashed because their stat signature changed
-    problems: list[tuple[str, str]] = field(default_factory=list)  # (path, message)
-
-
 def is_hidden(name: str) -> bool:
     return name.startswith(".") or name in SKIPPED_DIRS
 
 
-def _inside(path: str, folder: str) -> bool:
+def inside(path: str, folder: str) -> bool:
+    """``path`` is ``folder`` or below it."""
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def is_system_path(real: str) -> bool:
-    return os.name == "posix" and any(_inside(real, tree) for tree in SYSTEM_TREES)
+    return os.name == "posix" and any(inside(real, tree) for tree in SYSTEM_TREES)
 
 
 class LinkPolicy:
@@ -104,7 +86,7 @@ class LinkPolicy:
         real = os.path.realpath(path)
         if is_system_path(real):
             return f"symbolic link into {real} (system folders are never followed)"
-        inside = [root for root in self.roots if _inside(real, root)]
+        inside = [root for root in self.roots if inside(real, root)]
         if not inside:
             return "symbolic link leads outside the watched folders (not followed)"
         if any(self._walked_anyway(real, root, is_dir) for root in inside):
@@ -198,7 +180,7 @@ def _start_folder(
     real = os.path.realpath(root)
     if roots is None or root in roots:
         return root, real
-    owner = next((r for r in roots if _inside(root, r)), None)
+    owner = next((r for r in roots if inside(root, r)), None)
     if owner is not None:
         nominal = os.path.join(os.path.realpath(owner), os.path.relpath(root, owner))
         if nominal != real and not _follow(root, True, links, problems):
@@ -301,341 +283,3 @@ def offline_reason(folder: Folder, db: Database) -> str | None:
         "SELECT COUNT(*) FROM photos WHERE folder_id = ? AND status != 'missing'", (folder.id,)
     )
     return "folder is empty (a drive not mounted?)" if known else None
-
-
-ROW_COLUMNS = (
-    "id, folder_id, path, size, mtime, status, content_hash, model_id, ctime, inode, error"
-)
-
-
-@dataclass
-class PhotoRow:
-    id: int
-    folder_id: int
-    path: str
-    size: int
-    mtime: float
-    status: str
-    content_hash: str | None
-    model_id: str | None
-    ctime: float | None = None  # None: unknown (a row from before ctime was stored)
-    inode: int | None = None
-    error: str | None = None
-
-    @classmethod
-    def from_db(cls, r: Sequence[Any]) -> PhotoRow:
-        """From a row of :data:`ROW_COLUMNS`."""
-        return cls(r[0], r[1], path_from_db(r[2]), *r[3:11])
-
-    def matches(self, entry: FileEntry) -> bool:
-        """The file on disk has the signature stored: taken as unchanged without reading it."""
-        return (
-            self.size == entry.size
-            and abs(self.mtime - entry.mtime) <= 1e-6
-            and self.ctime is not None
-            and abs(self.ctime - entry.ctime) <= 1e-6
-            and self.inode == entry.inode
-        )
-
-    def hash_can_tell(self, entry: FileEntry) -> bool:
-        """A changed signature with the same size: the content hash says whether it changed."""
-        return (
-            self.size == entry.size
-            and self.content_hash is not None
-            and self.status in ("indexed", "missing", "offline")
-        )
-
-
-@dataclass
-class Changes:
-    """How the files found compare with their rows; written by :func:`register_changes`."""
-
-    new: list[tuple[int, FileEntry]] = field(default_factory=list)  # (folder id, file)
-    changed: list[tuple[int, FileEntry]] = field(default_factory=list)  # (photo id, file)
-    restored: list[tuple[int, FileEntry, str]] = field(default_factory=list)  # ..., status
-    refreshed: list[tuple[int, FileEntry]] = field(default_factory=list)  # same content
-    vanished: list[PhotoRow] = field(default_factory=list)
-    offline: list[tuple[PhotoRow, str]] = field(default_factory=list)  # (row, reason)
-    unchanged: int = 0
-    rechecked: int = 0
-    to_recheck: list[tuple[PhotoRow, FileEntry]] = field(default_factory=list)
-
-    def sort(
-        self,
-        folder_id: int,
-        row: PhotoRow | None,
-        entry: FileEntry,
-        model_id: str | None,
-        retry_error: bool = False,
-    ) -> None:
-        """File one found file. Same-size files with a new signature wait for :meth:`recheck`."""
-        if row is None:
-            self.new.append((folder_id, entry))
-        elif row.matches(entry):
-            self._same_content(row, entry, model_id, retry_error, refresh=False)
-        elif row.hash_can_tell(entry):
-            self.to_recheck.append((row, entry))
-        else:
-            self.changed.append((row.id, entry))
-
-    def recheck(self, model_id: str | None) -> None:
-        """Hash the files whose signature changed but not their size: new content is re-embedded,
-        the same content only gets its new signature."""
-        todo, self.to_recheck = self.to_recheck, []
-        digests = hash_files([entry.path for _, entry in todo])
-        for (row, entry), digest in zip(todo, digests, strict=True):
-            if digest is not None and digest == row.content_hash:
-                self._same_content(row, entry, model_id, False, refresh=True)
-            else:
-                self.changed.append((row.id, entry))
-        self.rechecked += len(todo)
-
-    def _same_content(
-        self, row: PhotoRow, entry: FileEntry, model_id: str | None, retry: bool, refresh: bool
-    ) -> None:
-        if row.status in ("missing", "offline"):
-            self.restored.append((row.id, entry, settled_status(row, model_id)))
-        elif (retry and row.status == "error") or (
-            row.status == "indexed" and model_id and row.model_id != model_id
-        ):
-            self.changed.append((row.id, entry))
-        elif refresh:
-            self.refreshed.append((row.id, entry))
-            self.unchanged += 1
-        else:
-            self.unchanged += 1
-
-    def cannot_read(self, row: PhotoRow, reason: str) -> None:
-        """The file is there but cannot be read now: offline with the reason, never missing."""
-        if row.status != "missing" and (row.status != "offline" or row.error != reason):
-            self.offline.append((row, reason))
-
-    def count_into(self, result: ScanResult, moves: int) -> None:
-        result.added, result.updated = len(self.new), len(self.changed)
-        result.restored, result.moved = len(self.restored), moves
-        result.missing = len(self.vanished)
-        result.offline += sum(1 for row, _ in self.offline if row.status != "offline")
-        result.unchanged += self.unchanged
-        result.rechecked += self.rechecked
-
-    def any(self) -> bool:
-        return bool(
-            self.new
-            or self.changed
-            or self.restored
-            or self.refreshed
-            or self.vanished
-            or self.offline
-        )
-
-
-def sync_folders(
-    library: Library,
-    folders: list[Folder] | None = None,
-    model_id: str | None = None,
-    on_progress: Callable[[int], None] | None = None,
-) -> ScanResult:
-    """Register new files, mark vanished ones missing, detect moves and changes.
-
-    ``model_id`` is the encoder now in use: photos whose stored vectors came from another model
-    are put back to pending. Walks every folder before changing anything, so that a photo moved
-    from one watched folder to another is seen as a move, not a delete and an add. Photos under
-    a folder that cannot be read go offline with the reason, never missing.
-    """
-    folders = folders if folders is not None else library.folders()
-    roots = [f.path for f in library.folders()]
-    result = ScanResult()
-    db = library.reader()
-    found: dict[int, dict[str, FileEntry]] = {}
-    unreadable: list[tuple[str, str]] = []
-    for folder in folders:
-        reason = offline_reason(folder, db)
-        if reason is not None:
-            result.offline += _set_offline(library, folder, reason)
-            continue
-        entries: dict[str, FileEntry] = {}
-        for entry in walk_photos(folder.path, result.problems, roots, unreadable):
-            entries[entry.path] = entry
-            if on_progress and len(entries) % 500 == 0:
-                on_progress(sum(len(v) for v in found.values()) + len(entries))
-        found[folder.id] = entries
-
-    rows_by_folder: dict[int, dict[str, PhotoRow]] = {fid: {} for fid in found}
-    for r in db.iter(f"SELECT {ROW_COLUMNS} FROM photos"):
-        stored = PhotoRow.from_db(r)
-        if stored.folder_id in rows_by_folder:
-            rows_by_folder[stored.folder_id][stored.path] = stored
-
-    changes = Changes()
-    for folder_id, entries in found.items():
-        rows = rows_by_folder[folder_id]
-        for path, entry in entries.items():
-            changes.sort(folder_id, rows.get(path), entry, model_id)
-        for path, row in rows.items():
-            if path in entries or row.status == "missing":
-                continue
-            reason = _unreadable_reason(path, unreadable)
-            if reason is None:
-                changes.vanished.append(row)
-            else:
-                changes.cannot_read(row, reason)
-    changes.recheck(model_id)
-
-    moves = apply_changes(library, db, changes, model_id)
-    changes.count_into(result, moves)
-    now = time.time()
-    library.write(
-        lambda w: w.executemany(
-            "UPDATE folders SET online = 1, last_scan = ? WHERE id = ?",
-            [(now, fid) for fid in found],
-        )
-    )
-    for path, message in result.problems:
-        log.warning("skipped %s: %s", path, message)
-    return result
-
-
-def _unreadable_reason(path: str, unreadable: list[tuple[str, str]]) -> str | None:
-    """The reason a photo cannot be seen, when it is at or below an unreadable path."""
-    return next((reason for place, reason in unreadable if _inside(path, place)), None)
-
-
-def apply_changes(library: Library, db: Database, changes: Changes, model_id: str | None) -> int:
-    """Pair new files with vanished photos (moves), then write everything; returns the moves."""
-    moves = find_moves(db, changes.new, changes.vanished)
-    moved_new = {id(entry) for _, entry, _ in moves}
-    changes.new = [(fid, e) for fid, e in changes.new if id(e) not in moved_new]
-    moved_rows = {row.id for _, _, row in moves}
-    changes.vanished = [row for row in changes.vanished if row.id not in moved_rows]
-    if changes.any() or moves:
-        register_changes(library, changes, moves, model_id)
-    return len(moves)
-
-
-def settled_status(row: PhotoRow, model_id: str | None) -> str:
-    if row.model_id and (model_id is None or row.model_id == model_id):
-        return "indexed"
-    return "pending"
-
-
-def find_moves(
-    db: Database, new: list[tuple[int, FileEntry]], vanished: list[PhotoRow]
-) -> list[tuple[int, FileEntry, PhotoRow]]:
-    """Pair new files with vanished or missing photos of the same size and content hash."""
-    if not new:
-        return []
-    candidates: dict[int, list[PhotoRow]] = {}
-    for row in vanished:
-        if row.content_hash:
-            candidates.setdefault(row.size, []).append(row)
-    sizes = {entry.size for _, entry in new}
-    for r in db.iter(
-        f"SELECT {ROW_COLUMNS} FROM photos WHERE status = 'missing' AND content_hash IS NOT NULL"
-    ):
-        if r[3] in sizes:
-            candidates.setdefault(r[3], []).append(PhotoRow.from_db(r))
-    moves = []
-    for folder_id, entry in new:
-        pool = candidates.get(entry.size)
-        if not pool:
-            continue
-        try:
-            digest = file_hash(entry.path)
-        except OSError:
-            continue
-        match = next((row for row in pool if row.content_hash == digest), None)
-        if match is not None:
-            pool.remove(match)
-            moves.append((folder_id, entry, match))
-    return moves
-
-
-def _signature(entry: FileEntry) -> tuple[int, float, float, int]:
-    return entry.size, entry.mtime, entry.ctime, entry.inode
-
-
-def register_changes(
-    library: Library,
-    changes: Changes,
-    moves: list[tuple[int, FileEntry, PhotoRow]],
-    model_id: str | None,
-) -> None:
-    now = time.time()
-
-    def moves_and_updates(db: Database) -> None:
-        seq = bump_seq(db)
-        for folder_id, entry, row in moves:
-            db.execute(
-                "UPDATE photos SET folder_id = ?, path = ?, size = ?, mtime = ?, ctime = ?, "
-                "inode = ?, status = ?, seq = ? WHERE id = ?",
-                (
-                    folder_id,
-                    path_to_db(entry.path),
-                    *_signature(entry),
-                    settled_status(row, model_id),
-                    seq,
-                    row.id,
-                ),
-            )
-        db.executemany(
-            "UPDATE photos SET size = ?, mtime = ?, ctime = ?, inode = ?, status = 'pending', "
-            "error = NULL, seq = ? WHERE id = ?",
-            [(*_signature(e), seq, photo_id) for photo_id, e in changes.changed],
-        )
-        db.executemany(
-            "UPDATE photos SET size = ?, mtime = ?, ctime = ?, inode = ?, status = ?, "
-            "error = NULL, seq = ? WHERE id = ?",
-            [(*_signature(e), status, seq, photo_id) for photo_id, e, status in changes.restored],
-        )
-        db.executemany(
-            "UPDATE photos SET size = ?, mtime = ?, ctime = ?, inode = ?, seq = ? WHERE id = ?",
-            [(*_signature(e), seq, photo_id) for photo_id, e in changes.refreshed],
-        )
-        db.executemany(
-            "UPDATE photos SET status = 'missing', seq = ? WHERE id = ?",
-            [(seq, row.id) for row in changes.vanished],
-        )
-        db.executemany(
-            "UPDATE photos SET status = 'offline', error = ?, seq = ? WHERE id = ?",
-            [(reason, seq, row.id) for row, reason in changes.offline],
-        )
-
-    library.write(moves_and_updates)
-    new = changes.new
-    for start in range(0, len(new), REGISTER_CHUNK):
-        chunk = new[start : start + REGISTER_CHUNK]
-
-        def insert(db: Database, chunk: list[tuple[int, FileEntry]] = chunk) -> None:
-            seq = bump_seq(db)
-            db.executemany(
-                "INSERT INTO photos(folder_id, path, size, mtime, ctime, inode, status, "
-                "added_at, seq) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) "
-                "ON CONFLICT(path) DO UPDATE SET folder_id = excluded.folder_id, "
-                "size = excluded.size, mtime = excluded.mtime, ctime = excluded.ctime, "
-                "inode = excluded.inode, status = 'pending', seq = excluded.seq",
-                [(fid, path_to_db(e.path), *_signature(e), now, seq) for fid, e in chunk],
-            )
-
-        library.write(insert)
-
-
-def _set_offline(library: Library, folder: Folder, reason: str) -> int:
-    def offline(db: Database) -> int:
-        seq = bump_seq(db)
-        db.execute("UPDATE folders SET online = 0 WHERE id = ?", (folder.id,))
-        n = int(
-            db.scalar(
-                "SELECT COUNT(*) FROM photos WHERE folder_id = ? AND status != 'missing'",
-                (folder.id,),
-            )
-        )
-        db.execute(
-            "UPDATE photos SET status = 'offline', error = ?, seq = ? "
-            "WHERE folder_id = ? AND status != 'missing'",
-            (reason, seq, folder.id),
-        )
-        return n
-
-    count: int = library.write(offline)
-    log.warning("folder offline (%s): %s — its %d photos are kept", reason, folder.path, count)
-    return count

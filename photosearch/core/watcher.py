@@ -53,36 +53,22 @@ import stat
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from photosearch.core.db import Database, DatabaseCorruptError
-from photosearch.core.imageio import is_supported
+from photosearch.core.changes import Changes
+from photosearch.core.db import DatabaseCorruptError
+from photosearch.core.diff import ROW_COLUMNS, PhotoRow
 from photosearch.core.indexer import Controls, Encoder, Indexer, Progress, SemanticEmbedder
-from photosearch.core.scanner import (
-    ROW_COLUMNS,
-    Changes,
-    FileEntry,
-    LinkPolicy,
-    PhotoRow,
-    ScanResult,
-    apply_changes,
-    folder_available,
-    folder_problem,
-    is_hidden,
+from photosearch.core.scanner import folder_available, folder_problem, walk_photos
+from photosearch.core.store import INTEGRITY_CHECK_DAYS, Folder, Library
+from photosearch.core.sync import (
+    apply_moves,
+    paths_under,
     sync_folders,
-    walk_photos,
-)
-from photosearch.core.store import (
-    INTEGRITY_CHECK_DAYS,
-    Folder,
-    Library,
-    bump_seq,
-    delete_vectors,
-    note_deleted_photos,
-    path_from_db,
-    path_to_db,
+    sync_paths,
+    watchable,
 )
 from photosearch.core.writer import WriterClosedError
 
@@ -90,247 +76,6 @@ log = logging.getLogger(__name__)
 
 MODES = ("native", "polling", "rescan", "offline")
 STATES = ("stopped", "starting", "scanning", "indexing", "watching", "paused", "error")
-
-
-@dataclass(frozen=True)
-class Change:
-    """What one step of the service changed in the library (for ``on_change``)."""
-
-    reason: str  # "scan" (full rescan) | "sync" (changed paths) | "move" | "embed" | "folders"
-    seq: int  # the library's change counter afterwards (Library.seq())
-    added: int = 0
-    updated: int = 0
-    moved: int = 0
-    missing: int = 0
-    offline: int = 0
-    restored: int = 0
-    embedded: int = 0
-    errors: int = 0
-
-    @property
-    def empty(self) -> bool:
-        return not (
-            self.added
-            or self.updated
-            or self.moved
-            or self.missing
-            or self.offline
-            or self.restored
-            or self.embedded
-            or self.errors
-        )
-
-
-# --- helpers usable without the service ------------------------------------------------------
-def _owner(path: str, folders: Sequence[Folder]) -> Folder | None:
-    """The watched folder holding ``path`` (the deepest one when folders are nested)."""
-    best: Folder | None = None
-    for folder in folders:
-        root = folder.path
-        if (path == root or path.startswith(root.rstrip(os.sep) + os.sep)) and (
-            best is None or len(root) > len(best.path)
-        ):
-            best = folder
-    return best
-
-
-def _watchable(path: str, root: str) -> bool:
-    """A supported image file, not inside a hidden or system folder of ``root``."""
-    if not is_supported(path) or path == root:
-        return False
-    rel = path[len(root.rstrip(os.sep)) + 1 :]
-    return not any(is_hidden(part) for part in rel.split(os.sep))
-
-
-def _prefix_range(folder: str) -> tuple[str, str]:
-    """SQL bounds (``path >= lo AND path < hi``) of the paths strictly inside ``folder``."""
-    base = folder.rstrip(os.sep)
-    return base + os.sep, base + chr(ord(os.sep) + 1)
-
-
-def paths_under(db: Database, folder: str) -> list[str]:
-    """Stored photo paths inside ``folder`` (any depth), whatever their status."""
-    lo, hi = _prefix_range(folder)
-    return [
-        path_from_db(r[0])
-        for r in db.query("SELECT path FROM photos WHERE path >= ? AND path < ?", (lo, hi))
-    ]
-
-
-def sync_paths(
-    library: Library,
-    paths: Iterable[str],
-    folders: Sequence[Folder] | None = None,
-    model_id: str | None = None,
-) -> ScanResult:
-    """Bring the rows of just these files in line with the disk (the targeted form of
-    :func:`~photosearch.core.scanner.sync_folders`).
-
-    Each path is stat-ed: a new file is registered pending, a changed one (its stat signature,
-    then its content hash, see :class:`~photosearch.core.scanner.Changes`; or a previous error)
-    goes back to pending, a returning one is restored, a vanished one is marked missing, one
-    that cannot be read goes offline. A new file with the size and content hash of a vanished or
-    missing photo is that photo moved: it keeps its embedding. Paths outside the watched
-    folders, hidden or unsupported ones, ones reached through a symbolic link the scan does not
-    follow, and paths of folders that are offline are ignored.
-    """
-    folders = list(folders) if folders is not None else library.folders()
-    links = LinkPolicy(f.path for f in folders)
-    result = ScanResult()
-    seen: dict[str, tuple[int, FileEntry | None]] = {}
-    unreadable: dict[str, str] = {}
-    available: dict[int, bool] = {}
-    for path in dict.fromkeys(paths):
-        folder = _owner(path, folders)
-        if folder is None or not _watchable(path, folder.path):
-            continue
-        if folder.id not in available:
-            available[folder.id] = folder_available(folder)
-        if not available[folder.id]:
-            continue
-        try:
-            st = os.stat(path)
-        except (FileNotFoundError, NotADirectoryError):
-            seen[path] = (folder.id, None)
-            continue
-        except OSError as exc:
-            result.problems.append((path, f"cannot read: {exc.strerror or exc}"))
-            if exc.errno != errno.ELOOP:
-                unreadable[path] = f"cannot read: {exc.strerror or exc}"
-            continue
-        if not stat.S_ISREG(st.st_mode):
-            result.problems.append((path, "not a regular file"))
-            continue
-        if _through_link(path, folder.path):
-            verdict = links.verdict(path, False)
-            if verdict is not None:
-                if verdict:
-                    result.problems.append((path, verdict))
-                continue
-        seen[path] = (folder.id, FileEntry.from_stat(path, st))
-    if not seen and not unreadable:
-        return result
-
-    db = library.reader()
-    rows: dict[str, PhotoRow] = {}
-    wanted = [*seen, *unreadable]
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for r in db.query(
-            f"SELECT {ROW_COLUMNS} FROM photos WHERE path IN ({marks})",
-            [path_to_db(p) for p in chunk],
-        ):
-            found = PhotoRow.from_db(r)
-            rows[found.path] = found
-
-    changes = Changes()
-    for path, (folder_id, entry) in seen.items():
-        row = rows.get(path)
-        if entry is not None:
-            # an error is retried when the file is touched
-            changes.sort(folder_id, row, entry, model_id, retry_error=True)
-        elif row is not None and row.status not in ("missing", "offline"):
-            changes.vanished.append(row)
-    for path, reason in unreadable.items():
-        if path in rows:
-            changes.cannot_read(rows[path], reason)
-    changes.recheck(model_id)
-    changes.vanished.extend(_gone_without_event(db, changes.new, changes.vanished, seen, folders))
-    moves = apply_changes(library, db, changes, model_id)
-    changes.count_into(result, moves)
-    return result
-
-
-def _through_link(path: str, root: str) -> bool:
-    """Whether ``path`` (below ``root``) is reached through a symbolic link."""
-    nominal = os.path.join(os.path.realpath(root), os.path.relpath(path, root))
-    return os.path.realpath(path) != nominal
-
-
-def _gone_without_event(
-    db: Database,
-    new: list[tuple[int, FileEntry]],
-    vanished: list[PhotoRow],
-    seen: dict[str, Any],
-    folders: Sequence[Folder],
-) -> list[PhotoRow]:
-    """Photos of the same size as a new file whose own file is gone, not yet marked missing.
-
-    The observer reports a move it could not pair (e.g. into a folder created a moment before)
-    as a delete and a create, and the delete may come later than the create: the new file must
-    still be recognised as the moved photo, not embedded again.
-    """
-    sizes = sorted({entry.size for _, entry in new})
-    online = {f.id for f in folders if folder_available(f)}
-    known = {row.id for row in vanished}
-    found: list[PhotoRow] = []
-    for start in range(0, len(sizes), 500):
-        chunk = sizes[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for r in db.query(
-            f"SELECT {ROW_COLUMNS} FROM photos WHERE size IN ({marks}) "
-            "AND status IN ('indexed', 'pending', 'error') AND content_hash IS NOT NULL",
-            chunk,
-        ):
-            row = PhotoRow.from_db(r)
-            if (
-                row.folder_id in online
-                and row.id not in known
-                and row.path not in seen
-                and not os.path.lexists(row.path)
-            ):
-                found.append(row)
-    return found
-
-
-def apply_moves(
-    library: Library, moves: Sequence[tuple[str, str]], folders: Sequence[Folder] | None = None
-) -> int:
-    """Apply renames/moves reported by the observer (file or folder ``src`` -> ``dest``) as path
-    updates, in order, in one transaction. The photos keep their rows, ids and embeddings.
-
-    A destination outside the watched folders (or hidden, or not a supported image) is not
-    applied: the source then vanishes at the next :func:`sync_paths` and is marked missing.
-    Returns how many photo rows were moved.
-    """
-    folders = list(folders) if folders is not None else library.folders()
-
-    def apply(db: Database) -> int:
-        seq: int | None = None
-        count = 0
-        for src, dest in moves:
-            target = _owner(dest, folders) if dest else None
-            if target is None:
-                continue
-            lo, hi = _prefix_range(src)
-            found = db.query(
-                "SELECT id, path FROM photos WHERE status != 'missing' AND "
-                "(path = ? OR (path >= ? AND path < ?))",
-                (path_to_db(src), lo, hi),
-            )
-            for photo_id, stored in found:
-                old = path_from_db(stored)
-                new = dest + old[len(src) :]
-                if not _watchable(new, target.path):
-                    continue
-                if seq is None:
-                    seq = bump_seq(db)
-                clash = db.scalar(
-                    "SELECT id FROM photos WHERE path = ? AND id != ?", (path_to_db(new), photo_id)
-                )
-                if clash is not None:  # renamed over another photo: that one is gone
-                    delete_vectors(db, [clash])
-                    db.execute("DELETE FROM photos WHERE id = ?", (clash,))
-                    note_deleted_photos(db, seq)
-                db.execute(
-                    "UPDATE photos SET path = ?, folder_id = ?, seq = ? WHERE id = ?",
-                    (path_to_db(new), target.id, seq, photo_id),
-                )
-                count += 1
-        return count
-
-    return int(library.write(apply)) if moves else 0
 
 
 # --- the service ----------------------------------------------------------------------------
@@ -384,7 +129,7 @@ class WatchService:
         encoder_factory: Callable[[], Encoder],
         semantic_factory: Callable[[], SemanticEmbedder | None] | None = None,
         on_progress: Callable[[Progress], None] | None = None,
-        on_change: Callable[[Change], None] | None = None,
+        on_change: Callable[[Changes], None] | None = None,
         on_state: Callable[[str], None] | None = None,
         *,
         debounce: float = 0.3,
@@ -435,6 +180,7 @@ class WatchService:
         self._polling: Any = None
         self._overflow_hook: _OverflowHook | None = None
         self._last_change = 0.0
+        self._committed = Changes("embed")  # embedded since the last live update
         # worker-only state
         self._dirty: dict[str, bool] = {}  # path -> is a folder
         self._dirty_since = 0.0
@@ -553,11 +299,11 @@ class WatchService:
             else:
                 return  # a folder's own modified/attrib events say nothing new
         elif kind == "moved":
-            if not (_watchable(src, root) or (dest and _watchable(dest, root))):
+            if not (watchable(src, root) or (dest and watchable(dest, root))):
                 return
             item = ("move", src, dest, False)
         else:
-            if kind in ("opened", "closed_no_write") or not _watchable(src, root):
+            if kind in ("opened", "closed_no_write") or not watchable(src, root):
                 return
             item = ("dirty", src, "", False)
         now = time.monotonic()
@@ -586,29 +332,18 @@ class WatchService:
             except Exception:
                 log.exception("on_state callback failed")
 
-    def _emit_change(self, change: Change) -> None:
-        if change.empty:
-            return
+    def _changed(self, changes: Changes, reason: str | None = None) -> Changes:
+        """Report what a step changed (nothing when it changed nothing a view shows)."""
+        changes.reason = reason or changes.reason
+        if changes.empty:
+            return changes
+        changes.seq = changes.seq or self.library.seq()
         if self.on_change is not None:
             try:
-                self.on_change(change)
+                self.on_change(changes)
             except Exception:
                 log.exception("on_change callback failed")
-
-    def _change(self, reason: str, scan: ScanResult | None = None, **counts: int) -> Change:
-        if scan is not None:
-            counts = {
-                "added": scan.added,
-                "updated": scan.updated,
-                "moved": scan.moved,
-                "missing": scan.missing,
-                "offline": scan.offline,
-                "restored": scan.restored,
-                **counts,
-            }
-        change = Change(reason, self.library.seq(), **counts)
-        self._emit_change(change)
-        return change
+        return changes
 
     def _run(self) -> None:
         try:
@@ -772,10 +507,9 @@ class WatchService:
                 self._mark(src, is_dir, now)
         if moves:
             folders = [w.folder for w in self._watches.values() if w.mode != "offline"]
-            moved = apply_moves(self.library, moves, folders)
-            if moved:
-                log.info("moved %d photo(s) (embeddings kept)", moved)
-                self._change("move", moved=moved)
+            moved = self._changed(apply_moves(self.library, moves, folders))
+            if moved.moved:
+                log.info("moved %d photo(s) (embeddings kept)", moved.moved)
 
     def _mark(self, path: str, is_dir: bool, now: float) -> None:
         if not self._dirty:
@@ -853,8 +587,7 @@ class WatchService:
         result = sync_paths(self.library, paths, folders, self._model_id)
         for path, message in result.problems:
             log.warning("skipped %s: %s", path, message)
-        change = self._change("sync", result)
-        if not change.empty:
+        if not self._changed(result).empty:
             log.info(
                 "%d new, %d changed, %d moved, %d restored, %d removed",
                 result.added,
@@ -872,7 +605,7 @@ class WatchService:
             self._progress(Progress("scan", n, 0))
 
         result = sync_folders(self.library, folders, self._model_id, progress)
-        change = self._change("scan", result)
+        change = self._changed(result, "scan")
         log.info(
             "rescan of %s in %.1fs: %d new, %d changed, %d moved, %d restored, %d missing, "
             "%d offline, %d unchanged",
@@ -892,7 +625,9 @@ class WatchService:
         assert self.indexer is not None
         self._set_state("indexing")
         started = time.monotonic()
-        embedded, errors = self.indexer.embed_pending(self._on_embed_progress)
+        done = self.indexer.embed_pending(self._on_embed_progress, self._on_commit)
+        self._flush_embedded()
+        embedded, errors = done.embedded, done.errors
         if embedded or errors:
             log.info(
                 "indexed %d photo(s)%s in %.1fs",
@@ -900,7 +635,6 @@ class WatchService:
                 f", {errors} error(s)" if errors else "",
                 time.monotonic() - started,
             )
-            self._change("embed", embedded=embedded, errors=errors)
         return embedded + errors
 
     def _on_embed_progress(self, progress: Progress) -> None:
@@ -910,9 +644,20 @@ class WatchService:
         now = time.monotonic()
         if now - self._last_change >= 0.25:  # live updates for the grid, at most 4 a second
             self._last_change = now
-            self._change("embed", embedded=progress.done - progress.errors, errors=progress.errors)
+            self._flush_embedded()
         if self.batch_pause > 0 and not self._stopping:
             time.sleep(self.batch_pause)
+
+    def _on_commit(self, batch: Changes) -> None:
+        """A batch of embeddings is committed (on the writer thread): keep it for the next
+        live update."""
+        with self._cond:
+            self._committed.merge(batch)
+
+    def _flush_embedded(self) -> None:
+        with self._cond:
+            batch, self._committed = self._committed, Changes("embed")
+        self._changed(batch)
 
     def _progress(self, progress: Progress) -> None:
         if self.on_progress is not None:
@@ -936,8 +681,7 @@ class WatchService:
             elif w.mode != "offline" and not available:
                 self._unwatch(w)
                 w.mode = "offline"
-                result = sync_folders(self.library, [w.folder], self._model_id)
-                self._change("folders", result)
+                self._changed(sync_folders(self.library, [w.folder], self._model_id), "folders")
             elif w.mode == "rescan" and now >= w.next_rescan:
                 w.next_rescan = now + self.rescan_interval
                 self._diff_folder(w.folder)
