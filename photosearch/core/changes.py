@@ -93,6 +93,13 @@ class Changes:
         self.seq = max(self.seq, other.seq)
         return self
 
+    def summary(self) -> str:
+        """For the log: "2 new, 1 changed, 0 moved, 0 restored, 3 missing, 0 offline"."""
+        return (
+            f"{self.added} new, {self.updated} changed, {self.moved} moved, "
+            f"{self.restored} restored, {self.missing} missing, {self.offline} offline"
+        )
+
     def as_dict(self) -> dict[str, Any]:
         """The summary ``photosearch index --json`` prints (restored photos count as
         unchanged there: nothing about them is new)."""

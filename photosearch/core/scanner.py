@@ -86,10 +86,10 @@ class LinkPolicy:
         real = os.path.realpath(path)
         if is_system_path(real):
             return f"symbolic link into {real} (system folders are never followed)"
-        inside = [root for root in self.roots if inside(real, root)]
-        if not inside:
+        holders = [root for root in self.roots if inside(real, root)]
+        if not holders:
             return "symbolic link leads outside the watched folders (not followed)"
-        if any(self._walked_anyway(real, root, is_dir) for root in inside):
+        if any(self._walked_anyway(real, root, is_dir) for root in holders):
             return ""
         return None
 

@@ -336,3 +336,28 @@ def apply_moves(
         library.write(apply)
         result.seq = library.seq()
     return result
+
+
+def stale_paths(library: Library, folder: Folder, roots: Sequence[str]) -> list[str]:
+    """A rescan without events (a folder followed by rescans, or after the kernel dropped
+    events): the files whose stat signature differs from their row, the new ones, and the
+    photos whose file is gone. They are then synced like paths named by events."""
+    rows: dict[str, PhotoRow] = {}
+    for r in library.reader().query(
+        f"SELECT {ROW_COLUMNS} FROM photos WHERE folder_id = ?", (folder.id,)
+    ):
+        stored = PhotoRow.from_db(r)
+        rows[stored.path] = stored
+    stale: list[str] = []
+    on_disk = set()
+    for entry in walk_photos(folder.path, roots=roots):
+        on_disk.add(entry.path)
+        row = rows.get(entry.path)
+        if row is None or not row.matches(entry) or row.status in ("missing", "offline"):
+            stale.append(entry.path)
+    stale.extend(
+        path
+        for path, row in rows.items()
+        if path not in on_disk and row.status not in ("missing", "offline")
+    )
+    return stale

@@ -1,118 +1,66 @@
 """The background indexing service: follow the watched folders and keep the library in sync.
 
-    file-system events (watchdog observers, one thread each)
-        -> a queue (the event handlers only append; they never touch the disk or the database)
-        -> the service's worker thread: coalesce, debounce, wait until files are complete,
-           apply moves as path updates, register what changed (:func:`sync_paths`), embed
-           what is pending (:meth:`Indexer.embed_pending`), all through the library's one writer.
+    watchdog observers (:mod:`~photosearch.core.observers`, their own threads)
+        -> the event queue (:mod:`~photosearch.core.events`: coalesce, debounce, wait until
+           files are complete; the observers only append, never touch disk or database)
+        -> this service's worker thread, which asks the one sync pipeline
+           (:mod:`~photosearch.core.sync`) to apply moves, sync these paths or rescan folders,
+           then embeds what is pending (:meth:`Indexer.embed_pending`), all through the
+           library's one writer.
 
-On start the worker does a quick rescan (:func:`~photosearch.core.scanner.sync_folders`, size and
-mtime only) to catch what changed while the service was not running, then waits for events.
+On start the worker rescans every folder (:func:`~photosearch.core.sync.sync_folders`, stat
+signatures only) to catch what changed while it was not running, then waits for events and for
+requests (:meth:`WatchService.rescan`, :meth:`WatchService.refresh_folders`). A folder whose root
+cannot be read goes ``offline`` (its photos are kept) and is checked every ``check_interval``
+seconds; it comes back, with its embeddings, when it returns.
 
-How a folder is followed (see :meth:`WatchService.watch_modes`):
+Throttling, so that a GUI in the same process stays responsive: the worker lowers its own
+priority (``nice``, per thread on Linux; the decode and OpenMP threads it starts inherit it),
+decodes with at most half the cores and sleeps ``batch_pause`` seconds between inference
+batches. The writer thread is not lowered, so commits are never starved.
 
-``native``   inotify (Linux), FSEvents (macOS), ReadDirectoryChangesW (Windows), recursive.
-``polling``  watchdog's PollingObserver: for network and removable drives (``folder.use_polling``)
-             and wherever no native API is available.
-``rescan``   the inotify watch limit was reached: the folder is rescanned every
-             ``rescan_interval`` seconds instead (a clear warning says how to raise the limit).
-``offline``  the folder's root is gone (unmounted drive): its photos are kept with status
-             ``offline``; the root is checked every ``check_interval`` seconds and the folder
-             comes back, with its embeddings, when it returns.
+Damage that queries never read goes unnoticed, so on start, and whenever it falls due, the
+service runs ``PRAGMA quick_check`` if the last clean check is older than
+``integrity_check_days``. Damage, found by it or by any query, stops the service (state
+``error``, :attr:`WatchService.error` a ``DatabaseCorruptError``): writing on could only make it
+worse.
 
-A file is read only once its size and mtime are equal across two checks ``settle`` seconds apart,
-and (where the platform reports it, i.e. inotify) once the process writing it has closed it, so
-a photo still being copied is never embedded half-written. Renames and moves reported by the
-observer update the stored path directly (no re-embedding); a move the observer could not pair
-(across file systems, or out of and back into the folders) is still recognised by content hash.
-
-Throttling, so that a GUI in the same process stays responsive: the worker thread lowers its own
-scheduling priority (``nice``, per thread on Linux; the decode threads and the model's OpenMP
-threads it starts inherit it), decodes with at most half the cores, and sleeps ``batch_pause``
-seconds between inference batches. The database writer thread is not lowered, so commits (and
-the GUI's own writes) are never starved. The encoder's torch thread count is already limited
-(:func:`photosearch.core.encoder.configure_threads`, ``PHOTOSEARCH_TORCH_THREADS``).
-
-Damage that queries never read goes unnoticed, so on start, and then whenever it falls due, the
-service runs ``PRAGMA quick_check`` over the whole file if the last clean check is older than
-``integrity_check_days`` (:data:`~photosearch.core.store.INTEGRITY_CHECK_DAYS`; the time is kept
-in the library's meta table). Damage, found by that check or by any query, stops the service
-(state ``error``, :attr:`WatchService.error` a ``DatabaseCorruptError``): writing on could only
-make it worse.
-
-Callbacks (``on_progress``, ``on_change``, ``on_state``) are plain callables invoked on the worker
-thread; they must return quickly (a GUI forwards them as queued Qt signals). No Qt here.
+Callbacks (``on_progress``, ``on_change`` with a :class:`~photosearch.core.changes.Changes`,
+``on_state``) run on the worker thread and must return quickly (a GUI forwards them as queued Qt
+signals). No Qt here.
 """
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
-import stat
-import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from photosearch.core.background import LiveChanges, lower_thread_priority
 from photosearch.core.changes import Changes
 from photosearch.core.db import DatabaseCorruptError
-from photosearch.core.diff import ROW_COLUMNS, PhotoRow
+from photosearch.core.events import EventQueue
 from photosearch.core.indexer import Controls, Encoder, Indexer, Progress, SemanticEmbedder
-from photosearch.core.scanner import folder_available, folder_problem, walk_photos
+from photosearch.core.observers import MODES, Observers, OverflowHook
+from photosearch.core.scanner import folder_available, walk_photos
 from photosearch.core.store import INTEGRITY_CHECK_DAYS, Folder, Library
 from photosearch.core.sync import (
     apply_moves,
     paths_under,
+    stale_paths,
     sync_folders,
     sync_paths,
-    watchable,
 )
 from photosearch.core.writer import WriterClosedError
 
 log = logging.getLogger(__name__)
 
-MODES = ("native", "polling", "rescan", "offline")
+__all__ = ["MODES", "STATES", "WatchService", "apply_moves", "sync_paths"]
+
 STATES = ("stopped", "starting", "scanning", "indexing", "watching", "paused", "error")
-
-
-# --- the service ----------------------------------------------------------------------------
-@dataclass
-class _Watch:
-    folder: Folder
-    mode: str  # one of MODES
-    observer: Any = None
-    watch: Any = None
-    next_rescan: float = 0.0
-
-
-class _Handler:
-    """Receives one folder's watchdog events (on an observer thread) and queues them."""
-
-    def __init__(self, service: WatchService, root: str, reports_close: bool = False) -> None:
-        self.service = service
-        self.root = root
-        self.reports_close = reports_close  # inotify says when a writer closes a file
-
-    def dispatch(self, event: Any) -> None:
-        try:
-            self.service._on_fs_event(self.root, event, self.reports_close)
-        except Exception:  # never let a bug kill the observer thread
-            log.exception("error handling file-system event %r", event)
-
-
-class _OverflowHook(logging.Handler):
-    """watchdog reports a kernel event-queue overflow only as a log line: rescan on it."""
-
-    def __init__(self, service: WatchService) -> None:
-        super().__init__(logging.WARNING)
-        self.service = service
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if "overflow" in record.getMessage().lower():
-            self.service._request(overflow=True)
 
 
 class WatchService:
@@ -151,10 +99,7 @@ class WatchService:
         self.on_progress = on_progress
         self.on_change = on_change
         self.on_state = on_state
-        self.debounce, self.max_delay, self.settle = debounce, max_delay, settle
-        self.write_timeout = write_timeout
         self.check_interval, self.rescan_interval = check_interval, rescan_interval
-        self.poll_interval = poll_interval
         self.batch_size = batch_size
         self.decode_workers = decode_workers or max(1, min(4, (os.cpu_count() or 2) // 2))
         self.nice = nice
@@ -165,8 +110,8 @@ class WatchService:
         self.indexer: Indexer | None = None
 
         self._cond = threading.Condition()
-        self._events: list[tuple[str, str, str, bool]] = []  # (kind, src, dest, is_dir)
-        self._writing: dict[str, float] = {}  # files modified and not yet closed (inotify)
+        self._queue = EventQueue(self._cond, debounce, max_delay, settle, write_timeout)
+        self._observers = Observers(self._on_fs_event, poll_interval, rescan_interval)
         self._requests: set[str] = set()
         self._state = "stopped"
         self._idle = False
@@ -174,18 +119,8 @@ class WatchService:
         self._controls = Controls()
         self._stopping = False
         self._paused = False
-        self._watches: dict[int, _Watch] = {}
-        self._native: Any = None
-        self._native_failed = False
-        self._polling: Any = None
-        self._overflow_hook: _OverflowHook | None = None
-        self._last_change = 0.0
-        self._committed = Changes("embed")  # embedded since the last live update
-        # worker-only state
-        self._dirty: dict[str, bool] = {}  # path -> is a folder
-        self._dirty_since = 0.0
-        self._last_event = 0.0
-        self._unsettled: dict[str, tuple[int, int, float]] = {}  # path -> size, mtime_ns, checked
+        self._overflow_hook = OverflowHook(lambda: self._request(overflow=True))
+        self._live = LiveChanges(self._changed)
 
     # --- public API ----------------------------------------------------------------------
     @property
@@ -207,7 +142,7 @@ class WatchService:
         with self._cond:
             self._stopping = False
             self._idle = False
-            self._events.clear()
+            self._queue.take()
             self._requests.clear()
             self.error = None
         self._controls = Controls()
@@ -264,8 +199,7 @@ class WatchService:
 
     def watch_modes(self) -> dict[str, str]:
         """Folder path -> how it is followed: "native", "polling", "rescan" or "offline"."""
-        with self._cond:
-            return {w.folder.path: w.mode for w in self._watches.values()}
+        return self._observers.modes()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until every event received so far is handled and nothing is pending; True if so.
@@ -286,40 +220,10 @@ class WatchService:
             self._cond.notify_all()
 
     def _on_fs_event(self, root: str, event: Any, reports_close: bool = False) -> None:
-        kind = event.event_type
-        src = os.fsdecode(event.src_path)
-        dest = os.fsdecode(getattr(event, "dest_path", "") or "")
-        if event.is_directory:
-            if kind == "deleted" and src == root:
-                item = ("root", src, "", True)
-            elif kind in ("created", "deleted"):
-                item = ("dirty", src, "", True)
-            elif kind == "moved":
-                item = ("move", src, dest, True)
-            else:
-                return  # a folder's own modified/attrib events say nothing new
-        elif kind == "moved":
-            if not (watchable(src, root) or (dest and watchable(dest, root))):
-                return
-            item = ("move", src, dest, False)
-        else:
-            if kind in ("opened", "closed_no_write") or not watchable(src, root):
-                return
-            item = ("dirty", src, "", False)
-        now = time.monotonic()
         with self._cond:
-            if item[3] is False and reports_close:
-                if kind == "modified":
-                    self._writing[src] = now
-                elif kind in ("closed", "deleted"):
-                    self._writing.pop(src, None)
-                elif kind == "moved":
-                    since = self._writing.pop(src, None)
-                    if since is not None and dest:
-                        self._writing[dest] = since
-            self._events.append(item)
-            self._idle = False
-            self._cond.notify_all()
+            if self._queue.put(root, event, reports_close):
+                self._idle = False
+                self._cond.notify_all()
 
     # --- the worker ----------------------------------------------------------------------
     def _set_state(self, state: str) -> None:
@@ -348,9 +252,8 @@ class WatchService:
     def _run(self) -> None:
         try:
             self._check_integrity_if_due()  # before the model loads: a damaged file stops here
-            self._lower_priority()
-            self._overflow_hook = _OverflowHook(self)
-            logging.getLogger("watchdog.observers").addHandler(self._overflow_hook)
+            lower_thread_priority(self.nice)
+            self._overflow_hook.install()
             self._sync_watches(initial=True)
             encoder = self.encoder_factory()
             semantic = self.semantic_factory() if self.semantic_factory is not None else None
@@ -375,26 +278,15 @@ class WatchService:
             self.error = exc
             self._set_state("error")
         finally:
-            self._stop_observers()
-            if self._overflow_hook is not None:
-                logging.getLogger("watchdog.observers").removeHandler(self._overflow_hook)
+            self._observers.stop()
+            self._queue.clear()
+            self._overflow_hook.remove()
             with self._cond:
                 self._idle = False
                 self._cond.notify_all()
             if self.error is None:
                 self._set_state("stopped")
             log.info("watch service stopped")
-
-    def _lower_priority(self) -> None:
-        if self.nice <= 0 or not sys.platform.startswith("linux"):
-            return  # elsewhere setpriority would lower the whole process (the GUI too)
-        try:
-            tid = threading.get_native_id()
-            os.setpriority(
-                os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + self.nice)
-            )
-        except (OSError, AttributeError) as exc:
-            log.debug("cannot lower the indexing priority: %s", exc)
 
     @property
     def _model_id(self) -> str | None:
@@ -407,7 +299,7 @@ class WatchService:
             with self._cond:
                 if self._stopping:
                     return
-                events, self._events = self._events, []
+                events = self._queue.take()
                 requests, self._requests = self._requests, set()
             try:
                 next_check, busy = self._step(events, requests, next_check)
@@ -429,9 +321,7 @@ class WatchService:
             if not busy:
                 self._wait(next_check)
 
-    def _step(
-        self, events: list[tuple[str, str, str, bool]], requests: set[str], next_check: float
-    ) -> tuple[float, bool]:
+    def _step(self, events: list[Any], requests: set[str], next_check: float) -> tuple[float, bool]:
         """One round of work; returns the next periodic check time and whether to go on at
         once (more may be pending) rather than wait."""
         now = time.monotonic()
@@ -445,10 +335,10 @@ class WatchService:
             self._full_scan()
         elif "overflow" in requests:
             log.warning("the kernel dropped file-system events: rescanning the folders")
-            for w in list(self._watches.values()):
+            for w in self._observers.all():
                 if w.mode == "native":
                     self._diff_folder(w.folder)
-        ready = self._check_paths(time.monotonic())
+        ready = self._queue.ready(time.monotonic(), self._expand)
         if ready:
             self._sync(ready)
         busy = not self._paused and self._has_pending() and self._embed() > 0
@@ -467,19 +357,11 @@ class WatchService:
 
     def _wait(self, next_check: float) -> None:
         now = time.monotonic()
-        deadline = next_check
-        if self._dirty:
-            deadline = min(
-                deadline,
-                self._last_event + self.debounce,
-                self._dirty_since + self.max_delay,
-            )
-        if self._unsettled:
-            deadline = min(deadline, min(c for _, _, c in self._unsettled.values()) + self.settle)
-        idle = not self._dirty and not self._unsettled and not self._has_pending()
+        deadline = self._queue.deadline(next_check)
+        idle = self._queue.settled and not self._has_pending()
         self._set_state("paused" if self._paused else "watching")
         with self._cond:
-            if self._stopping or self._events or self._requests:
+            if self._stopping or self._queue.events or self._requests:
                 return
             if idle and not self._idle:
                 self._idle = True
@@ -492,110 +374,32 @@ class WatchService:
             is not None
         )
 
-    # --- events -> dirty paths -> settled paths -------------------------------------------
-    def _take_events(self, events: list[tuple[str, str, str, bool]], now: float) -> None:
-        moves: list[tuple[str, str]] = []
-        for kind, src, dest, is_dir in events:
-            if kind == "root":
-                self._request(root=True)
-            elif kind == "move":
-                moves.append((src, dest))
-                self._mark(src, is_dir, now)
-                if dest:
-                    self._mark(dest, is_dir, now)
-            else:
-                self._mark(src, is_dir, now)
+    # --- events -> library updates ----------------------------------------------------------
+    def _take_events(self, events: list[Any], now: float) -> None:
+        moves, root_gone = self._queue.absorb(events, now)
+        if root_gone:
+            self._request(root=True)
         if moves:
-            folders = [w.folder for w in self._watches.values() if w.mode != "offline"]
-            moved = self._changed(apply_moves(self.library, moves, folders))
+            moved = self._changed(apply_moves(self.library, moves, self._observers.online()))
             if moved.moved:
                 log.info("moved %d photo(s) (embeddings kept)", moved.moved)
 
-    def _mark(self, path: str, is_dir: bool, now: float) -> None:
-        if not self._dirty:
-            self._dirty_since = now
-        self._dirty[path] = self._dirty.get(path, False) or is_dir
-        self._last_event = now
-
     def _expand(self, path: str) -> list[str]:
         """A folder event stands for every photo under it, on disk or in the library."""
-        roots = self._roots()
+        roots = self._observers.roots()
         found = [e.path for e in walk_photos(path, roots=roots)] if os.path.isdir(path) else []
         return found + paths_under(self.library.reader(), path)
 
-    def _is_writing(self, path: str, now: float) -> bool:
-        with self._cond:
-            since = self._writing.get(path)
-            if since is not None and now - since > self.write_timeout:
-                del self._writing[path]  # a writer that keeps the file open but writes no more
-                return False
-            return since is not None
-
-    def _check_paths(self, now: float) -> list[str]:
-        """Stat the dirty and unsettled paths; return those ready to sync.
-
-        A deleted file is ready at once; an existing one when its size and mtime are equal at
-        two checks ``settle`` seconds apart and no writer holds it open.
-        """
-        due: list[str] = []
-        if self._dirty and (
-            now - self._last_event >= self.debounce or now - self._dirty_since >= self.max_delay
-        ):
-            for path, is_dir in self._dirty.items():
-                due.extend(self._expand(path) if is_dir else [path])
-            self._dirty = {}
-        due.extend(
-            p for p, (_, _, checked) in self._unsettled.items() if now - checked >= self.settle
-        )
-        ready: list[str] = []
-        for path in dict.fromkeys(due):
-            try:
-                st = os.stat(path)
-            except OSError:
-                self._unsettled.pop(path, None)
-                ready.append(path)  # gone (or unreadable: sync_paths says so)
-                continue
-            if stat.S_ISDIR(st.st_mode):
-                self._unsettled.pop(path, None)
-                self._mark(path, True, now)  # a folder that was a file a moment ago
-                continue
-            signature = (st.st_size, st.st_mtime_ns)
-            prev = self._unsettled.get(path)
-            if prev is not None and prev[:2] == signature:
-                if now - prev[2] < self.settle:
-                    continue  # not due yet: keep the first check's time
-                if not self._is_writing(path, now):
-                    del self._unsettled[path]
-                    ready.append(path)
-                    continue
-            self._unsettled[path] = (*signature, now)
-        return ready
-
-    # --- library updates ------------------------------------------------------------------
-    def _roots(self) -> list[str]:
-        with self._cond:
-            return [w.folder.path for w in self._watches.values()]
-
-    def _online_folders(self) -> list[Folder]:
-        return [w.folder for w in self._watches.values() if w.mode != "offline"]
-
     def _sync(self, paths: list[str]) -> None:
-        folders = self._online_folders()
+        folders = self._observers.online()
         if any(not folder_available(f) for f in folders):
             self._check_folders(time.monotonic())
-            folders = self._online_folders()
+            folders = self._observers.online()
         result = sync_paths(self.library, paths, folders, self._model_id)
         for path, message in result.problems:
             log.warning("skipped %s: %s", path, message)
         if not self._changed(result).empty:
-            log.info(
-                "%d new, %d changed, %d moved, %d restored, %d removed",
-                result.added,
-                result.updated,
-                result.moved,
-                result.restored,
-                result.missing,
-            )
+            log.info("%s", result.summary())
 
     def _full_scan(self, folders: list[Folder] | None = None) -> None:
         self._set_state("scanning")
@@ -605,18 +409,12 @@ class WatchService:
             self._progress(Progress("scan", n, 0))
 
         result = sync_folders(self.library, folders, self._model_id, progress)
-        change = self._changed(result, "scan")
+        self._changed(result, "scan")
         log.info(
-            "rescan of %s in %.1fs: %d new, %d changed, %d moved, %d restored, %d missing, "
-            "%d offline, %d unchanged",
+            "rescan of %s in %.1fs: %s, %d unchanged",
             "all folders" if folders is None else ", ".join(f.path for f in folders),
             time.monotonic() - started,
-            change.added,
-            change.updated,
-            change.moved,
-            change.restored,
-            change.missing,
-            change.offline,
+            result.summary(),
             result.unchanged,
         )
 
@@ -625,8 +423,8 @@ class WatchService:
         assert self.indexer is not None
         self._set_state("indexing")
         started = time.monotonic()
-        done = self.indexer.embed_pending(self._on_embed_progress, self._on_commit)
-        self._flush_embedded()
+        done = self.indexer.embed_pending(self._on_embed_progress, self._live.add)
+        self._live.flush()
         embedded, errors = done.embedded, done.errors
         if embedded or errors:
             log.info(
@@ -641,23 +439,9 @@ class WatchService:
         self._progress(progress)
         if progress.phase != "embed":
             return
-        now = time.monotonic()
-        if now - self._last_change >= 0.25:  # live updates for the grid, at most 4 a second
-            self._last_change = now
-            self._flush_embedded()
+        self._live.tick()
         if self.batch_pause > 0 and not self._stopping:
             time.sleep(self.batch_pause)
-
-    def _on_commit(self, batch: Changes) -> None:
-        """A batch of embeddings is committed (on the writer thread): keep it for the next
-        live update."""
-        with self._cond:
-            self._committed.merge(batch)
-
-    def _flush_embedded(self) -> None:
-        with self._cond:
-            batch, self._committed = self._committed, Changes("embed")
-        self._changed(batch)
 
     def _progress(self, progress: Progress) -> None:
         if self.on_progress is not None:
@@ -671,16 +455,15 @@ class WatchService:
         """Follow added/removed folders, offline/online transitions and periodic rescans."""
         self._sync_watches()
         back: list[Folder] = []
-        for w in list(self._watches.values()):
+        for w in self._observers.all():
             available = folder_available(w.folder)
             if w.mode == "offline" and available:
                 log.info("folder is back: %s", w.folder.path)
-                self._unwatch(w)
-                self._watch(w.folder)
+                self._observers.unwatch(w)
+                self._observers.watch(w.folder)
                 back.append(w.folder)
             elif w.mode != "offline" and not available:
-                self._unwatch(w)
-                w.mode = "offline"
+                self._observers.unwatch(w)
                 self._changed(sync_folders(self.library, [w.folder], self._model_id), "folders")
             elif w.mode == "rescan" and now >= w.next_rescan:
                 w.next_rescan = now + self.rescan_interval
@@ -689,157 +472,28 @@ class WatchService:
             self._full_scan(back)
 
     def _diff_folder(self, folder: Folder) -> None:
-        """A rescan without events: every file whose stat signature differs from its row is
-        dirty (and then waits to be stable like any other)."""
+        """A rescan without events: what differs from its row is dirty (and then waits to be
+        stable like any other)."""
         now = time.monotonic()
-        rows: dict[str, PhotoRow] = {}
-        for r in self.library.reader().query(
-            f"SELECT {ROW_COLUMNS} FROM photos WHERE folder_id = ?", (folder.id,)
-        ):
-            stored = PhotoRow.from_db(r)
-            rows[stored.path] = stored
-        on_disk = set()
-        for entry in walk_photos(folder.path, roots=self._roots()):
-            on_disk.add(entry.path)
-            row = rows.get(entry.path)
-            if row is None or not row.matches(entry) or row.status in ("missing", "offline"):
-                self._mark(entry.path, False, now)
-        for path, row in rows.items():
-            if path not in on_disk and row.status not in ("missing", "offline"):
-                self._mark(path, False, now)
-        self._last_event = now - self.debounce  # no need to wait for more events
+        for path in stale_paths(self.library, folder, self._observers.roots()):
+            self._queue.mark(path, False, now)
+        self._queue.caught_up(now)
 
     def _sync_watches(self, initial: bool = False) -> None:
         folders = {f.id: f for f in self.library.folders()}
-        for fid in [fid for fid in self._watches if fid not in folders]:
-            with self._cond:
-                gone = self._watches.pop(fid)
-            self._unwatch(gone)
+        watches = {w.folder.id: w for w in self._observers.all()}
+        for fid in [fid for fid in watches if fid not in folders]:
+            gone = self._observers.forget(fid)
             log.info("no longer watching %s", gone.folder.path)
         added: list[Folder] = []
         for fid, folder in folders.items():
-            w = self._watches.get(fid)
+            w = watches.get(fid)
             if w is not None and w.folder.use_polling == folder.use_polling:
                 continue
             if w is not None:
-                self._unwatch(w)
-            self._watch(folder)
+                self._observers.unwatch(w)
+            self._observers.watch(folder)
             if w is None:
                 added.append(folder)
         if added and not initial:
             self._full_scan(added)
-
-    def _watch(self, folder: Folder) -> None:
-        w = _Watch(folder, "offline")
-        with self._cond:
-            self._watches[folder.id] = w
-        problem = folder_problem(folder.path)
-        if problem is not None:
-            log.warning("folder offline (%s): %s", problem, folder.path)
-            return
-        if not folder.use_polling:
-            observer = self._native_observer()
-            if observer is not None:
-                closes = type(observer).__name__ == "InotifyObserver"
-                try:
-                    w.watch = observer.schedule(
-                        _Handler(self, folder.path, closes), folder.path, recursive=True
-                    )
-                    w.observer, w.mode = observer, "native"
-                    log.info("watching %s (%s)", folder.path, type(observer).__name__)
-                    return
-                except OSError as exc:
-                    if exc.errno == errno.ENOSPC:
-                        log.warning(
-                            "inotify watch limit reached (fs.inotify.max_user_watches = %s) "
-                            "while watching %s: it will be rescanned every %.0fs instead. To "
-                            "watch it live, raise the limit, e.g. `sudo sysctl "
-                            "fs.inotify.max_user_watches=524288` (persist it in "
-                            "/etc/sysctl.d/).",
-                            _read_limit("max_user_watches"),
-                            folder.path,
-                            self.rescan_interval,
-                        )
-                        w.mode = "rescan"
-                        w.next_rescan = time.monotonic() + self.rescan_interval
-                        return
-                    log.warning(
-                        "cannot watch %s natively (%s): polling it instead", folder.path, exc
-                    )
-        try:
-            observer = self._polling_observer()
-            w.watch = observer.schedule(_Handler(self, folder.path), folder.path, recursive=True)
-            w.observer, w.mode = observer, "polling"
-            log.info("watching %s by polling every %.0fs", folder.path, self.poll_interval)
-        except OSError as exc:
-            log.warning("cannot watch %s (%s): rescanning it instead", folder.path, exc)
-            w.mode = "rescan"
-            w.next_rescan = time.monotonic() + self.rescan_interval
-
-    def _unwatch(self, w: _Watch) -> None:
-        if w.observer is not None and w.watch is not None:
-            try:
-                w.observer.unschedule(w.watch)
-            except Exception as exc:  # the watch may already be gone with its folder
-                log.debug("unschedule %s: %s", w.folder.path, exc)
-        w.observer = w.watch = None
-        w.mode = "offline"
-
-    def _native_observer(self) -> Any:
-        if self._native is None and not self._native_failed:
-            from watchdog.observers import Observer
-            from watchdog.observers.polling import PollingObserver
-
-            if Observer is PollingObserver:
-                log.info("no native file-system notification API here: polling every folder")
-                self._native_failed = True
-                return None
-            try:
-                observer = Observer()
-                observer.daemon = True
-                observer.start()
-            except OSError as exc:  # e.g. the inotify instance limit
-                log.warning("file-system notifications unavailable (%s): polling instead", exc)
-                self._native_failed = True
-                return None
-            self._native = observer
-        return self._native
-
-    def _polling_observer(self) -> Any:
-        if self._polling is None:
-            from watchdog.observers.polling import PollingObserverVFS
-
-            # lstat: the poller never walks through a symbolic link (one to / would make it
-            # crawl the whole system every poll); the scan decides which links to follow.
-            observer = PollingObserverVFS(os.lstat, os.scandir, polling_interval=self.poll_interval)
-            observer.daemon = True
-            observer.start()
-            self._polling = observer
-        return self._polling
-
-    def _stop_observers(self) -> None:
-        for observer in (self._native, self._polling):
-            if observer is None:
-                continue
-            try:
-                observer.stop()
-                observer.join(5)
-            except Exception:
-                log.exception("stopping the file-system observer")
-        self._native = self._polling = None
-        self._native_failed = False
-        with self._cond:
-            for w in self._watches.values():
-                w.observer = w.watch = None
-            self._watches.clear()
-            self._writing.clear()
-        self._dirty.clear()
-        self._unsettled.clear()
-
-
-def _read_limit(name: str) -> str:
-    try:
-        with open(f"/proc/sys/fs/inotify/{name}") as f:
-            return f.read().strip()
-    except OSError:
-        return "?"
