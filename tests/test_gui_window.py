@@ -153,6 +153,38 @@ def test_photos_copied_into_a_watched_folder_appear_without_a_rescan(open_window
     )
 
 
+def test_the_grid_follows_change_signals_and_keeps_scroll_and_selection(
+    open_window, tmp_path, qtbot
+):
+    """A photo deleted in a watched folder leaves the grid through the indexing service's
+    ``changed`` signal (its id among the removed ones); the user's place and selection stay."""
+    root = tmp_path / "photos"
+    copy_sample(root, ["dog", "car", "pizza", "chair", "cup", "crab", "camera", "airplane"])
+    window = open_window(tmp_path / "lib.db", TinyEncoder())
+    window.add_folder(str(root))
+    qtbot.waitUntil(lambda: rows(window) == 80, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.ctx.indexing._watcher.state == "watching", timeout=TIMEOUT)
+    grid = window.results.grid
+    bar = grid.verticalScrollBar()
+    assert bar.maximum() > 0  # the grid scrolls: there is a place to keep
+    picked = window.results.model.index(40)
+    grid.setCurrentIndex(picked)
+    selected = window.results.path_at(40)
+    bar.setValue(bar.maximum() // 2)
+    scroll = bar.value()
+    gone = Path(window.results.path_at(0))  # the newest photo, above the visible ones
+    gone_id = window.ctx.library.photo_by_path(gone).id
+    with qtbot.waitSignal(
+        window.ctx.indexing.changed,
+        check_params_cb=lambda changes: gone_id in changes.removed_ids,
+        timeout=TIMEOUT,
+    ):
+        gone.unlink()
+    qtbot.waitUntil(lambda: rows(window) == 79, timeout=TIMEOUT)
+    assert window.results.path_at(grid.current_row()) == selected
+    assert bar.value() == scroll
+
+
 def test_picking_a_folder_in_the_sidebar_shows_only_its_photos(open_window, tmp_path, qtbot):
     copy_sample(tmp_path / "one", ["dog"], per_class=3)
     copy_sample(tmp_path / "two", ["pizza"], per_class=4)

@@ -154,13 +154,14 @@ class WatchService:
 
     def stop(self, timeout: float | None = 30.0) -> None:
         """Stop cleanly: the batch being encoded is committed or left pending, nothing is lost.
-        Changes after this are picked up by the rescan of the next :meth:`start`."""
+        Changes after this are picked up by the rescan of the next :meth:`start`. Waits up to
+        ``timeout`` seconds for the worker (None: as long as it takes; 0: not at all)."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
         self._controls.stop()
         thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
+        if thread is not None and timeout != 0 and thread is not threading.current_thread():
             thread.join(timeout)
             if thread.is_alive():
                 log.warning("the watch service did not stop within %.0fs", timeout or 0)

@@ -23,39 +23,8 @@ from photosearch.gui.thumbnails import ThumbnailCache, ThumbnailLoader
 
 log = logging.getLogger(__name__)
 
-POLL_MS = 500
 INTEGRITY_POLL_MS = 3_600_000  # how often a running app asks whether a damage check is due
 _DEFAULT = object()
-
-
-class LibraryMonitor(QObject):
-    """Polls the library's change counter; ``changed`` fires when photos or folders change
-    (whoever wrote them: this app's indexer, the CLI, a watcher)."""
-
-    changed = Signal(int)
-
-    def __init__(self, library: Library, interval_ms: int = POLL_MS, parent: QObject | None = None):
-        super().__init__(parent)
-        self.library = library
-        self._seq = -1
-        self._timer = QTimer(self, interval=interval_ms)
-        self._timer.timeout.connect(self.poll)
-
-    def start(self) -> None:
-        self._timer.start()
-
-    def stop(self) -> None:
-        self._timer.stop()
-
-    def poll(self) -> None:
-        try:
-            seq = self.library.seq()
-        except Exception as exc:  # a locked or vanished database: try again next tick
-            log.debug("cannot read the library's change counter: %s", exc)
-            return
-        if seq != self._seq:
-            self._seq = seq
-            self.changed.emit(seq)
 
 
 class AppContext(QObject):
@@ -86,7 +55,6 @@ class AppContext(QObject):
             semantic_factory,
             self,  # type: ignore[arg-type]
         )
-        self.monitor = LibraryMonitor(library, parent=self)
         # The periodic whole-file check has its own thread: it may read for seconds.
         self.check_runner = TaskRunner(1, "integrity-check", self)
         self._check_timer = QTimer(self, interval=INTEGRITY_POLL_MS)
@@ -101,13 +69,11 @@ class AppContext(QObject):
         return search_service.semantic_embedder(self.settings.word_vectors, self.library)
 
     def start(self) -> None:
-        """Begin background work: load the model, sync the folders, watch the library."""
+        """Begin background work: load the model, sync and follow the folders (the indexing
+        service's ``changed`` signal says what changed)."""
         self.models.start()
-        self.monitor.start()
         self.search_runner.run(lambda: search_service.warm_up(self.searcher))
-        if self.library.folders():
-            self.indexing.start()
-        self.indexing.start_watcher()
+        self.indexing.start()
         self.check_integrity()
         self._check_timer.start()
 
@@ -123,7 +89,6 @@ class AppContext(QObject):
             return
         log.error("%s", exc)
         self._check_timer.stop()
-        self.indexing.stop_watcher()
         self.indexing.stop()
         self.damage_found.emit(f"{exc}. {REPAIR_HINT.format(path=self.library.path)}")
 
@@ -132,7 +97,6 @@ class AppContext(QObject):
         if self._closed:
             return
         self._closed = True
-        self.monitor.stop()
         self._check_timer.stop()
         self.check_runner.shutdown()
         self.indexing.shutdown()

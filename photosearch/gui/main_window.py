@@ -137,7 +137,7 @@ class MainWindow(QMainWindow):
         self.sidebar.folder_selected.connect(self.controller.set_folder)
         self.sidebar.reindex_requested.connect(ctx.indexing.start)
 
-        ctx.monitor.changed.connect(self._library_changed)
+        ctx.indexing.changed.connect(self._library_changed)
         ctx.models.state_changed.connect(status.set_model_state)
         ctx.indexing.started.connect(self.refresh_sidebar)
         ctx.indexing.progress.connect(status.show_progress)
@@ -168,7 +168,7 @@ class MainWindow(QMainWindow):
         self.ctx.start()
 
     # --- library changes --------------------------------------------------------------------
-    def _library_changed(self, _seq: int) -> None:
+    def _library_changed(self, _changes: object = None) -> None:
         self.controller.refresh()
         self.refresh_sidebar()
         self.refresh_cameras()
@@ -387,6 +387,7 @@ class MainWindow(QMainWindow):
             box.open()
             return
         dialog = module.DuplicatesDialog(str(self.ctx.library.path), self)
+        dialog.trashed.connect(lambda _paths: self._library_changed())
         dialog.show()
 
     def show_about(self) -> None:
