@@ -289,6 +289,10 @@ class Indexer:
         )
         return [(r[0], path_from_db(r[1])) for r in rows]
 
+    def has_pending(self) -> bool:
+        sql = "SELECT 1 FROM photos WHERE status = 'pending' LIMIT 1"
+        return self.library.reader().scalar(sql) is not None
+
     def embed_pending(
         self,
         on_progress: Callable[[Progress], None] | None = None,

@@ -99,6 +99,7 @@ class WatchService:
         self.on_progress = on_progress
         self.on_change = on_change
         self.on_state = on_state
+        self.debounce, self.max_delay, self.settle = debounce, max_delay, settle  # as given
         self.check_interval, self.rescan_interval = check_interval, rescan_interval
         self.batch_size = batch_size
         self.decode_workers = decode_workers or max(1, min(4, (os.cpu_count() or 2) // 2))
@@ -370,10 +371,7 @@ class WatchService:
             self._cond.wait(max(0.0, deadline - now))
 
     def _has_pending(self) -> bool:
-        return (
-            self.library.reader().scalar("SELECT 1 FROM photos WHERE status = 'pending' LIMIT 1")
-            is not None
-        )
+        return self.indexer is not None and self.indexer.has_pending()
 
     # --- events -> library updates ----------------------------------------------------------
     def _take_events(self, events: list[Any], now: float) -> None:
