@@ -89,6 +89,20 @@ def names(data: Any) -> list[bytes]:
 def test_index_json_lists_the_problem_by_its_real_name(library):
     data = loads(library.index)
     assert data["embedded"] == 4 and data["errors"] == 1, data
+    assert list(data) == [  # the --json contract, built from the one Changes record
+        "added",
+        "updated",
+        "moved",
+        "missing",
+        "offline",
+        "errors",
+        "embedded",
+        "unchanged",
+        "seconds",
+        "problems",
+        "inference",
+    ]
+    assert data["added"] == 5 and data["unchanged"] == data["missing"] == 0, data
     assert os.path.join(library.root, FIFO) in names(data["problems"])
 
 
