@@ -71,8 +71,8 @@ def verdict(value_s: float, target_ms: float | None) -> str:
 
 def taught_word_rows(library, index, searcher, snap, arrays, model, queries):  # type: ignore[no-untyped-def]
     """Teaching a word (fit + store) and querying it the way TextSearcher does (words read from
-    the database, split from the query, scored with the zero-shot prior where WordNet knows the
-    word, top-k, paths fetched). The words are removed again: the cached library stays as built."""
+    the database, split from the query, its examples left out, scored with the zero-shot prior
+    where WordNet knows the word, top-k, paths fetched). The words are removed again: the cached library stays as built."""
     from photosearch.core.teach.search import score_with_taught, split_taught
     from photosearch.core.teach.words import Words
     from photosearch.core.text.query import compile_query, parse_query, score_query
@@ -93,8 +93,9 @@ def taught_word_rows(library, index, searcher, snap, arrays, model, queries):  #
         for _ in range(queries):
             t = time.perf_counter()
             taught, rest = split_taught(parse_query(word), words.fitted())
+            hide = np.isin(snap.ids, words.examples(word)[0])  # its examples leave the results
             scores, _, _ = score_with_taught(taught, rest, arrays, model)
-            searcher.results(snap, scores, K)
+            searcher.results(snap, scores, K, ~hide)
             rows[label].append(time.perf_counter() - t)
     rows["text query 'dog', same word:"] = []
     for _ in range(queries):

@@ -53,7 +53,8 @@ def test_words_remove_export_import(db, tmp_path, capsys):  # type: ignore[no-un
     out = tmp_path / "words.json"
     assert run_json(capsys, "words", "export", str(out), "--db", db)["exported"] == 1
     assert json.loads(out.read_text())["words"][0]["word"] == "rex"
-    assert run_json(capsys, "words", "remove", "rex", "--db", db)["removed"] == "rex"
+    # --db before the action counts as well (not reset to the default library by the action)
+    assert run_json(capsys, "words", "--db", db, "remove", "rex")["removed"] == "rex"
     assert run_json(capsys, "words", "--db", db) == []
     assert main(["words", "remove", "rex", "--db", db]) == 2
     assert "no taught word 'rex'" in capsys.readouterr().err

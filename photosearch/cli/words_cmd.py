@@ -31,9 +31,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     export.add_argument("file", metavar="FILE")
     imp = actions.add_parser("import", help="add the words of an exported JSON file")
     imp.add_argument("file", metavar="FILE")
-    for parser in (p, remove, rename, export, imp):
-        add_db_option(parser)
-        add_json_option(parser)
+    add_db_option(p)
+    add_json_option(p)
+    for parser in (remove, rename, export, imp):  # also after the action; SUPPRESS keeps a
+        # value given before it (`words --db X remove W`) instead of resetting it to the default
+        parser.add_argument(
+            "--db", metavar="PATH", default=argparse.SUPPRESS, help="library database"
+        )
+        parser.add_argument(
+            "--json", action="store_true", default=argparse.SUPPRESS, help="print JSON"
+        )
     p.set_defaults(func=run)
 
 

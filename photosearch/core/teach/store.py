@@ -68,6 +68,16 @@ def read_examples(library: Library, word_id: int | None = None) -> list[TaughtEx
     return [TaughtExampleRow(int(r[0]), str(r[1]), bool(r[2])) for r in rows]
 
 
+def example_counts(library: Library) -> dict[int, tuple[int, int]]:
+    """word id -> (positive examples, negative examples)."""
+    counts: dict[int, list[int]] = {}
+    for word_id, positive, n in library.reader().iter(
+        "SELECT word_id, positive, COUNT(*) FROM taught_examples GROUP BY word_id, positive"
+    ):
+        counts.setdefault(int(word_id), [0, 0])[0 if positive else 1] = int(n)
+    return {k: (v[0], v[1]) for k, v in counts.items()}
+
+
 def indexed_photo_ids_by_hash(library: Library, hashes: Sequence[str]) -> dict[str, int]:
     """One indexed photo per content hash (the lowest id when a photo has copies)."""
     found: dict[str, int] = {}
@@ -77,8 +87,10 @@ def indexed_photo_ids_by_hash(library: Library, hashes: Sequence[str]) -> dict[s
         chunk = wanted[start : start + 500]
         marks = ",".join("?" * len(chunk))
         for content_hash, photo_id in db.iter(
-            f"SELECT content_hash, MIN(id) FROM photos WHERE status = 'indexed' "
-            f"AND content_hash IN ({marks}) GROUP BY content_hash",
+            # "+status": look photos up by the hash index, not by the status one (which would
+            # scan every indexed photo)
+            f"SELECT content_hash, MIN(id) FROM photos WHERE content_hash IN ({marks}) "
+            "AND +status = 'indexed' GROUP BY content_hash",
             chunk,
         ):
             found[str(content_hash)] = int(photo_id)

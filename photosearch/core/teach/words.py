@@ -98,7 +98,7 @@ class Words:
 
     def __init__(self, library: Library, index: VectorIndex | None = None) -> None:
         self.library = library
-        self.index = index or VectorIndex(library, cache_dir=False)
+        self.index = index or VectorIndex(library)
 
     # --- reading ------------------------------------------------------------------------
     def list_words(self) -> list[TaughtWord]:
@@ -139,12 +139,16 @@ class Words:
     def fitted(self) -> dict[str, tuple[FittedWord, int]]:
         """Every word usable for the library's current image model: (fit, number of positives).
         Words fitted for another model are refitted first where their photos are indexed."""
-        self.refit_stale()
+        rows = store.read_words(self.library)
+        if not rows:
+            return {}
         model = self.library.visual_model()
+        if any(row.model_id != model for row in rows) and self.refit_stale():
+            rows = store.read_words(self.library)
         counts = self._counts()
         return {
             row.word: (FittedWord(row.method, row.weights, row.bias), counts.get(row.id, (0, 0))[0])
-            for row in store.read_words(self.library)
+            for row in rows
             if row.model_id == model
         }
 
@@ -342,10 +346,7 @@ class Words:
         return row
 
     def _counts(self) -> dict[int, tuple[int, int]]:
-        counts: dict[int, list[int]] = {}
-        for e in store.read_examples(self.library):
-            counts.setdefault(e.word_id, [0, 0])[0 if e.positive else 1] += 1
-        return {k: (v[0], v[1]) for k, v in counts.items()}
+        return store.example_counts(self.library)
 
     @staticmethod
     def _public(row: store.TaughtWordRow, counts: tuple[int, int], model: str | None) -> TaughtWord:
