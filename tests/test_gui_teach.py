@@ -98,7 +98,7 @@ def test_the_word_dialog_checks_the_word_as_it_is_typed_and_completes_known_word
     dialog = teach_dialog({"rex": 5, "lake house": 2}, 3)
     qtbot.addWidget(dialog)
     dialog.show()
-    assert "these 3 photos" in dialog.intro.text()
+    assert "do these 3 photos show?" in dialog.intro.text()
     assert not dialog.ok.isEnabled()  # nothing typed yet
     for text, problem in [
         ("the of", "stop-words"),

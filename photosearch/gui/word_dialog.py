@@ -115,7 +115,7 @@ def teach_dialog(
 ) -> WordDialog:
     return WordDialog(
         "Teach a Word",
-        f"Which word does {'this photo' if photos == 1 else f'these {photos:,} photos'} show? "
+        f"Which word {'does this photo' if photos == 1 else f'do these {photos:,} photos'} show? "
         "From then on the word finds "
         "photos like them, in every search.",
         "Teach",

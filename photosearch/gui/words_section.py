@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from photosearch.core.teach.words import TaughtWord
 from photosearch.gui.qt import (
-    QBrush,
-    QColor,
     QHBoxLayout,
     QKeyEvent,
     QLabel,
@@ -16,6 +14,7 @@ from photosearch.gui.qt import (
     QMenu,
     QPoint,
     QSize,
+    QSizePolicy,
     Qt,
     QVBoxLayout,
     QWidget,
@@ -110,8 +109,7 @@ class WordsSection(QWidget):
         for word in words:
             item = QListWidgetItem()
             item.setData(WORD_ROLE, word.word)
-            item.setText(word.word)  # for type-ahead and screen readers; the row paints it
-            item.setForeground(QBrush(QColor(0, 0, 0, 0)))
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, word.word)  # the row paints it
             row = WordRow(word)
             item.setSizeHint(QSize(0, row.sizeHint().height()))
             self.list.addItem(item)
@@ -121,6 +119,9 @@ class WordsSection(QWidget):
                 self.list.setCurrentItem(item)
         self.hint.setVisible(not words)
         self.list.setVisible(bool(words))
+        # With no word yet the section is its title and hint; the folders get the room.
+        grow = QSizePolicy.Policy.Preferred if words else QSizePolicy.Policy.Maximum
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, grow)
 
     def words(self) -> list[str]:
         return list(self._rows)
