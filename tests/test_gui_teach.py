@@ -19,7 +19,7 @@ from photosearch.core.teach.feedback import Feedback
 from photosearch.core.teach.words import Words
 from photosearch.gui import search_service, teach_service
 from photosearch.gui.main_window import MainWindow
-from photosearch.gui.qt import QApplication, QColor, QMessageBox, Qt
+from photosearch.gui.qt import QApplication, QColor, QMenu, QMessageBox, Qt
 from photosearch.gui.results_view import MARK_COLORS, MARK_SIDE
 from photosearch.gui.word_dialog import WordDialog, rename_dialog, teach_dialog
 
@@ -144,13 +144,24 @@ def test_teach_a_word_from_selected_photos_and_find_the_rest_of_them(window, qtb
     teach_from_grid(window, qtbot, examples, "blorp")
 
     assert window.status.message.text() == "Taught “blorp” from 5 photos"
+    # The view re-runs for the new word; the message stays (a live refresh says nothing).
+    qtbot.waitUntil(lambda: not window.controller._refresh_timer.isActive(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: idle(window), timeout=TIMEOUT)
+    assert window.status.message.text() == "Taught “blorp” from 5 photos"
     assert window.sidebar.words.row_text("blorp") == "blorp 5 photos"
     taught = core_words(window).get("blorp")
     assert taught is not None and taught.positives == 5
     assert sorted(core_words(window).examples("blorp")[0]) == sorted(example_ids)
 
-    # A click on the word shows its photos: the word run as a query.
+    # Enter on the word shows its photos: the word run as a query; so does a click.
     section = window.sidebar.words
+    section.list.setFocus()
+    section.list.setCurrentRow(0)
+    qtbot.keyClick(section.list, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.results.title.text() == "“blorp”", timeout=TIMEOUT)
+    window.search_bar.clear()
+    qtbot.waitUntil(lambda: window.results.title.text() == "All Photos", timeout=TIMEOUT)
+    assert section.current_word() == ""  # the highlight follows the query
     item = section.list.item(0)
     rect = section.list.visualItemRect(item)
     qtbot.mouseClick(section.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
@@ -185,6 +196,9 @@ def test_teach_a_word_from_selected_photos_and_find_the_rest_of_them(window, qtb
 
 
 def test_a_bad_word_from_the_teach_action_changes_nothing(window, qtbot):
+    menu = next(m for m in window.menuBar().findChildren(QMenu) if m.title() == "&Photos")
+    teach = window.results.photo_actions.teach
+    assert teach in menu.actions() and teach.shortcut().toString() == "Ctrl+T"
     select(window, rows_of(window, "pizza", 2))
     window.results.photo_actions.teach.trigger()
     dialog = open_dialog(window, qtbot)
