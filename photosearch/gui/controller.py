@@ -409,10 +409,7 @@ class SearchController(QObject):
 
 def _taught_in(ctx: Any, text: str) -> list[Any]:
     """The taught words a query uses, for the header (runs on the search worker)."""
-    try:
-        return teach_service.in_query(ctx.searcher, text, ctx.word_vectors)
-    except search_service.TextSearchUnavailable:
-        return []
+    return teach_service.in_query(ctx.searcher, text)
 
 
 def _feedback_job(ctx: Any, view: FeedbackView, filters: Filters | None) -> Any:

@@ -1,9 +1,10 @@
 """Taught words and feedback for the window: the functions its workers run.
 
 Everything here reads or writes the library (and fits on stored vectors), so it runs on the task
-runner, never on the GUI thread. The feedback module (and the text module under it) loads on first use. The words are the text searcher's own
-(:attr:`~photosearch.core.text_search.TextSearcher.words`), so a word taught here is what the next
-query uses; see docs/teach.md for the core API.
+runner, never on the GUI thread. The words are a :class:`~photosearch.core.teach.words.Words`
+over the searcher's own library and in-memory index, as its text searcher's are, so a word
+taught here is what the next query uses. Listing and teaching need no word vectors and do not
+load them; feedback scores through the text searcher. docs/teach.md has the core API.
 """
 
 from __future__ import annotations
@@ -17,39 +18,36 @@ from photosearch.core.text_search import Outcome
 from photosearch.gui.search_service import DEFAULT_K, text_searcher
 
 
-def words(searcher: Searcher, word_vectors: str = "") -> Words:
-    found: Words = text_searcher(searcher, word_vectors).words
-    return found
+def words(searcher: Searcher) -> Words:
+    return Words(searcher.library, searcher.index)
 
 
-def list_words(searcher: Searcher, word_vectors: str = "") -> list[TaughtWord]:
-    return words(searcher, word_vectors).list_words()
+def list_words(searcher: Searcher) -> list[TaughtWord]:
+    return words(searcher).list_words()
 
 
-def teach(
-    searcher: Searcher, word: str, photo_ids: Sequence[int], word_vectors: str = ""
-) -> tuple[TaughtWord, int]:
+def teach(searcher: Searcher, word: str, photo_ids: Sequence[int]) -> tuple[TaughtWord, int]:
     """Teach ``word`` from photos (added to what it knew): the word, and how many examples it
     gained (photos it had already count once)."""
-    taught_words = words(searcher, word_vectors)
+    taught_words = words(searcher)
     before = taught_words.get(word)
     taught = taught_words.teach(word, list(photo_ids))
     return taught, taught.positives - (before.positives if before else 0)
 
 
-def rename(searcher: Searcher, old: str, new: str, word_vectors: str = "") -> TaughtWord:
-    return words(searcher, word_vectors).rename(old, new)
+def rename(searcher: Searcher, old: str, new: str) -> TaughtWord:
+    return words(searcher).rename(old, new)
 
 
-def remove(searcher: Searcher, word: str, word_vectors: str = "") -> bool:
-    return words(searcher, word_vectors).remove(word)
+def remove(searcher: Searcher, word: str) -> bool:
+    return words(searcher).remove(word)
 
 
-def in_query(searcher: Searcher, text: str, word_vectors: str = "") -> list[TaughtWord]:
-    """The taught words a query uses ([] for none, or without text search)."""
+def in_query(searcher: Searcher, text: str) -> list[TaughtWord]:
+    """The taught words a query uses ([] for none)."""
     if not text.strip():
         return []
-    found: list[TaughtWord] = words(searcher, word_vectors).in_query(text)
+    found: list[TaughtWord] = words(searcher).in_query(text)
     return found
 
 

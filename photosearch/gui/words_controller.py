@@ -40,7 +40,7 @@ class WordsController(QObject):
     def refresh(self) -> None:
         ctx = self.ctx
         self._run(
-            lambda: teach_service.list_words(ctx.searcher, ctx.word_vectors),
+            lambda: teach_service.list_words(ctx.searcher),
             self._show,
             "Cannot read your words",
         )
@@ -83,7 +83,7 @@ class WordsController(QObject):
             self._changed(text)
 
         self._run(
-            lambda: teach_service.teach(ctx.searcher, word, ids, ctx.word_vectors),
+            lambda: teach_service.teach(ctx.searcher, word, ids),
             done,
             f"Cannot teach “{word}”",
         )
@@ -98,7 +98,7 @@ class WordsController(QObject):
             return
         ctx = self.ctx
         self._run(
-            lambda: teach_service.rename(ctx.searcher, old, new, ctx.word_vectors),
+            lambda: teach_service.rename(ctx.searcher, old, new),
             lambda taught: self._changed(f"Renamed “{old}” to “{taught.word}”"),
             f"Cannot rename “{old}”",
         )
@@ -122,7 +122,7 @@ class WordsController(QObject):
     def delete(self, word: str) -> None:
         ctx = self.ctx
         self._run(
-            lambda: teach_service.remove(ctx.searcher, word, ctx.word_vectors),
+            lambda: teach_service.remove(ctx.searcher, word),
             lambda _ok: self._changed(f"Deleted the word “{word}”"),
             f"Cannot delete “{word}”",
         )
