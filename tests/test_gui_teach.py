@@ -86,6 +86,8 @@ def open_dialog(window: MainWindow, qtbot) -> WordDialog:  # type: ignore[no-unt
 def teach_from_grid(window: MainWindow, qtbot, rows: list[int], word: str) -> None:  # type: ignore[no-untyped-def]
     """Select rows, Ctrl+T, type the word, Enter; wait until the sidebar lists it."""
     select(window, rows)
+    window.activateWindow()  # a dialog closed before may have left no window active
+    qtbot.waitUntil(window.isActiveWindow, timeout=TIMEOUT)
     qtbot.keyClick(window.results.grid, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
     dialog = open_dialog(window, qtbot)
     qtbot.keyClicks(dialog.field, word)
@@ -216,6 +218,8 @@ def test_a_bad_word_from_the_teach_action_changes_nothing(window, qtbot):
 def test_rename_and_delete_a_word_from_the_sidebar(window, qtbot):
     teach_from_grid(window, qtbot, rows_of(window, "pagoda", 3), "temple towers")
     section = window.sidebar.words
+    section.word_picked.emit("temple towers")  # its photos are shown while it is renamed
+    qtbot.waitUntil(lambda: window.results.title.text() == "“temple towers”", timeout=TIMEOUT)
 
     menu = section.build_menu("temple towers")
     next(a for a in menu.actions() if a.text() == "Rename…").trigger()
@@ -227,6 +231,23 @@ def test_rename_and_delete_a_word_from_the_sidebar(window, qtbot):
     qtbot.waitUntil(lambda: section.words() == ["pagodas"], timeout=TIMEOUT)
     assert window.status.message.text() == "Renamed “temple towers” to “pagodas”"
     assert [w.word for w in core_words(window).list_words()] == ["pagodas"]
+    # The shown photos follow the new name.
+    qtbot.waitUntil(lambda: window.results.title.text() == "“pagodas”", timeout=TIMEOUT)
+    assert window.search_bar.text == "pagodas"
+
+    # A name already taken is refused by the core too (the dialog refuses it first), and the
+    # status bar says why.
+    window.search_bar.clear()
+    qtbot.waitUntil(lambda: window.results.title.text() == "All Photos", timeout=TIMEOUT)
+    teach_from_grid(window, qtbot, rows_of(window, "pizza", 2), "pie")
+    qtbot.waitUntil(lambda: idle(window), timeout=TIMEOUT)
+    window.words.rename("pie", "pagodas")
+    qtbot.waitUntil(lambda: "Cannot rename" in window.status.message.text(), timeout=TIMEOUT)
+    assert window.status.message.text() == "Cannot rename “pie”: there is already a word 'pagodas'"
+    assert section.words() == ["pagodas", "pie"]
+    window.words.delete("pie")
+    qtbot.waitUntil(lambda: section.words() == ["pagodas"], timeout=TIMEOUT)
+    window.search_bar.set_text("pagodas")
 
     # Delete (the key on the list) asks first; Cancel keeps the word.
     section.list.setFocus()
@@ -251,6 +272,8 @@ def test_rename_and_delete_a_word_from_the_sidebar(window, qtbot):
     delete.click()
     qtbot.waitUntil(lambda: section.words() == [], timeout=TIMEOUT)
     assert section.hint.isVisible()
+    # The deleted word's photos go: back to the library.
+    qtbot.waitUntil(lambda: window.results.title.text() == "All Photos", timeout=TIMEOUT)
     assert core_words(window).list_words() == []
     assert window.ctx.library.status_counts().get("indexed") == 360  # the photos stay
 

@@ -80,7 +80,6 @@ class SearchController(QObject):
         self._shown: tuple[str, list[Result], dict[int, float], int | None] | None = None
         self.marks: dict[int, bool] = {}  # photo id -> ✓ (True) / ✗ (False), for this query
         self.feedback: FeedbackView | None = None
-        self._busy_said = False  # a "Searching…" message is shown, to clear when done
 
     @property
     def in_library_mode(self) -> bool:
@@ -213,9 +212,9 @@ class SearchController(QObject):
         ctx.search_runner.cancel_queued()
         if not live:
             if image and not ctx.models.ready and ctx.library.photo_by_path(image) is None:
-                self._say_busy("Loading the image model… the search runs as soon as it is ready")
+                self.busy.emit("Loading the image model… the search runs as soon as it is ready")
             elif not self.in_library_mode:
-                self._say_busy("Searching…")
+                self.busy.emit("Searching…")
 
         feedback = self.feedback
         if feedback is not None:
@@ -257,17 +256,11 @@ class SearchController(QObject):
             lambda exc: self._finish(generation, self._failed, exc),
         )
 
-    def _say_busy(self, text: str) -> None:
-        self._busy_said = True
-        self.busy.emit(text)
-
     def _finish(self, generation: int, handler: Any, value: Any) -> None:
         if generation != self._generation:
             return
         self._running = False
-        if self._busy_said:  # else the status bar keeps what it says (e.g. "Taught …")
-            self._busy_said = False
-            self.busy.emit("")
+        self.busy.emit("")
         handler(value)
         if self._dirty:
             self.refresh()

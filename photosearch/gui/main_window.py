@@ -122,7 +122,7 @@ class MainWindow(QMainWindow):
         self.search_bar.settings_requested.connect(self.show_settings)
         controller.results_ready.connect(results.show_results)
         controller.empty.connect(results.show_empty)
-        controller.busy.connect(status.set_message)
+        controller.busy.connect(status.show_busy)
         controller.new_view.connect(results.start_new_view)
         controller.notes.connect(results.show_notes)
         results.weaker_requested.connect(controller.show_weaker)
@@ -180,10 +180,20 @@ class MainWindow(QMainWindow):
         words.words_changed.connect(section.set_words)
         words.message.connect(self.status.set_message)
         words.changed.connect(controller.refresh)
+        words.replaced.connect(self._word_replaced)
         section.word_picked.connect(self.search_bar.set_text)
         section.rename_requested.connect(words.ask_rename)
         section.delete_requested.connect(words.confirm_delete)
         self.search_bar.query_changed.connect(lambda text, _image: section.show_query(text))
+
+    def _word_replaced(self, old: str, new: str) -> None:
+        """A renamed word's photos stay shown under the new name; a deleted word's go."""
+        if " ".join(self.search_bar.text.lower().split()) != old:
+            return
+        if new:
+            self.search_bar.set_text(new)
+        else:
+            self.search_bar.clear()
 
     def start_when_painted(self) -> None:
         """Start background work once the window has painted: the model's import (torch) then

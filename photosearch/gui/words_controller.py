@@ -25,6 +25,7 @@ class WordsController(QObject):
     words_changed = Signal(object)  # list[TaughtWord], sorted by word
     message = Signal(str)  # for the status bar
     changed = Signal()  # a word was taught, renamed or deleted
+    replaced = Signal(str, str)  # old word, new name ("" when deleted)
 
     def __init__(self, ctx: AppContext, window: QWidget) -> None:
         super().__init__(window)
@@ -99,7 +100,7 @@ class WordsController(QObject):
         ctx = self.ctx
         self._run(
             lambda: teach_service.rename(ctx.searcher, old, new),
-            lambda taught: self._changed(f"Renamed “{old}” to “{taught.word}”"),
+            lambda taught: self._changed(f"Renamed “{old}” to “{taught.word}”", old, taught.word),
             f"Cannot rename “{old}”",
         )
 
@@ -123,7 +124,7 @@ class WordsController(QObject):
         ctx = self.ctx
         self._run(
             lambda: teach_service.remove(ctx.searcher, word),
-            lambda _ok: self._changed(f"Deleted the word “{word}”"),
+            lambda _ok: self._changed(f"Deleted the word “{word}”", word, ""),
             f"Cannot delete “{word}”",
         )
 
@@ -163,7 +164,9 @@ class WordsController(QObject):
         dialog.finished.connect(finished)
         dialog.open()
 
-    def _changed(self, text: str) -> None:
+    def _changed(self, text: str, old: str = "", new: str = "") -> None:
+        if old:
+            self.replaced.emit(old, new)  # first: the view it starts says "Searching…"
         self.message.emit(text)
         self.refresh()
         self.changed.emit()
