@@ -56,6 +56,68 @@ def open_window(db: Path, tmp: Path) -> MainWindow:
     return window
 
 
+def select_folder_photos(window: MainWindow, folder: str, n: int) -> list[int]:
+    """Select the first ``n`` results from a sample folder; returns their rows."""
+    model, grid = window.results.model, window.results.grid
+    rows = [i for i, r in enumerate(model.results()) if Path(r.path).parent.name == folder][:n]
+    grid.clearSelection()
+    flags = grid.selectionModel().SelectionFlag.Select
+    for row in rows:
+        grid.selectionModel().select(model.index(row), flags)
+    grid.setFocus()
+    return rows
+
+
+def teach(window: MainWindow, folder: str, n: int, word: str, shot: str = "") -> None:
+    """Teach ``word`` from ``n`` photos of a sample folder, as a user does (Ctrl+T, type, Enter)."""
+    select_folder_photos(window, folder, n)
+    window.results.photo_actions.teach.trigger()
+    wait_until(lambda: window.words.dialog is not None)
+    dialog = window.words.dialog
+    assert dialog is not None
+    dialog.field.setText(word)
+    if shot:
+        wait_until(lambda: dialog.isVisible())
+        settle(window, 300)
+        dialog.grab().save(str(OUT / shot))
+    dialog.accept()
+    wait_until(lambda: word in window.sidebar.words.words())
+
+
+def teach_shots(window: MainWindow) -> None:
+    window.search_bar.clear()
+    wait_until(lambda: window.results.title.text() == "All Photos")
+    settle(window)
+    teach(window, "dolphin", 5, "flipper", "teach-dialog.png")
+    teach(window, "dog", 4, "rex")
+    teach(window, "motorbike", 3, "my bike")
+    # Your words in the sidebar, and a taught word's photos with its header.
+    window.sidebar.words.word_picked.emit("flipper")
+    wait_until(lambda: window.results.title.text() == "“flipper”")
+    wait_until(lambda: window.results.taught.isVisible())
+    window.results.grid.clearSelection()
+    settle(window)
+    window.grab().save(str(OUT / "taught-word.png"))
+
+    # A text query refined by marks: ✓ on three sailboats, ✗ on a ferry, then Refine.
+    window.search_bar.set_text("boat")
+    wait_until(lambda: window.results.title.text() == "“boat”")
+    settle(window)
+    window.controller.show_weaker()
+    for folder, n, key in (("sailboat", 3, "mark_right"), ("ferry", 1, "mark_wrong")):
+        select_folder_photos(window, folder, n)
+        getattr(window.results.photo_actions, key).trigger()
+    window.results.grid.clearSelection()
+    window.results.grid.scrollToTop()
+    settle(window)
+    window.grab().save(str(OUT / "marked-result.png"))
+    window.results.photo_actions.refine.trigger()
+    wait_until(lambda: window.results.title.text() == "“boat” · refined")
+    window.results.grid.clearSelection()
+    settle(window)
+    window.grab().save(str(OUT / "refined-result.png"))
+
+
 def main() -> int:
     app = make_application()
     tmp = Path(tempfile.mkdtemp(prefix="photosearch-shots-"))
@@ -111,6 +173,10 @@ def main() -> int:
     wait_until(lambda: preview.image.has_image() and preview.strip_model.rowCount() > 0)
     settle(window, 1200)
     preview.grab().save(str(OUT / "preview.png"))
+    preview.close()
+
+    # 7. Taught words and feedback (docs/gui.md, "Teach a word, and feedback on results").
+    teach_shots(window)
     window.close()
     app.quit()
     return 0

@@ -2,7 +2,9 @@
 
 Queries run on the search worker through :mod:`photosearch.gui.search_service`; the newest
 query wins (older results are dropped when they arrive). With no query the library is shown,
-newest first, and refreshed as photos are indexed. Filters (date, camera) go into the search,
+newest first, and refreshed as photos are indexed. Feedback views (a query refined by ✓/✗
+marks, "more like these") run the same way; the marks belong to the view and go when the query
+changes. Filters (date, camera) go into the search,
 before its top-k selection; the sort order is applied here, on the GUI thread, so that changing
 it re-orders the results at hand without searching again.
 """
@@ -11,15 +13,16 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from photosearch.core.search import Filters, Result
-from photosearch.gui import search_service
+from photosearch.gui import search_service, teach_service
 from photosearch.gui.context import AppContext
 from photosearch.gui.empty_state import Empty
 from photosearch.gui.match_header import split_matches
 from photosearch.gui.qt import QObject, QTimer, Signal
+from photosearch.gui.teach_header import FeedbackState
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,19 @@ NO_FOLDERS = Empty(
     "find them by describing them or by showing an example. Nothing leaves your machine.",
     "Add a Folder…",
 )
+
+
+@dataclass(frozen=True)
+class FeedbackView:
+    """A view made from feedback: "refine" (``query`` re-ranked by ``marks``) or "like" (photos
+    like ``photo_ids``)."""
+
+    kind: str
+    query: str = ""
+    marks: tuple[tuple[int, bool], ...] = ()
+    photo_ids: tuple[int, ...] = ()
+
+
 ORDER_WORDS = {"best": "best matches first", "newest": "newest first", "oldest": "oldest first"}
 
 
@@ -41,6 +57,8 @@ class SearchController(QObject):
     busy = Signal(str)  # a short status message ("" when idle)
     notes = Signal(object)  # list[str]: what the search says about the query ([] for nothing)
     new_view = Signal()  # filters or sort changed: the next results are not a live refresh
+    taught = Signal(object)  # list[TaughtWord]: the taught words the shown query uses
+    feedback_changed = Signal(object)  # FeedbackState: the marks and what they allow
 
     def __init__(self, ctx: AppContext, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -60,14 +78,71 @@ class SearchController(QObject):
         self.weak_shown = False  # the user asked for the current query's weaker matches
         # What is shown, unsorted, to re-sort in place: (kind, results, dates, good matches).
         self._shown: tuple[str, list[Result], dict[int, float], int | None] | None = None
+        self.marks: dict[int, bool] = {}  # photo id -> ✓ (True) / ✗ (False), for this query
+        self.feedback: FeedbackView | None = None
 
     @property
     def in_library_mode(self) -> bool:
-        return not self.text and not self.image
+        return not self.text and not self.image and self.feedback is None
 
     def set_query(self, text: str, image: str) -> None:
         self.text, self.image = text.strip(), image
         self.weak_shown = False
+        self.feedback = None
+        self.marks = {}
+        self._feedback_changed()
+        self.run()
+
+    # --- feedback -----------------------------------------------------------------------------
+    def feedback_state(self) -> FeedbackState:
+        refined = self.feedback is not None and self.feedback.kind == "refine"
+        query = self.feedback.query if refined and self.feedback else self.text
+        return FeedbackState(dict(self.marks), bool(query), refined)
+
+    def feedback_state_query(self) -> str:
+        """The text query the marks are on (a name to offer for "Save as Word…")."""
+        return self.feedback.query if self.feedback is not None else self.text
+
+    def _feedback_changed(self) -> None:
+        self.feedback_changed.emit(self.feedback_state())
+
+    def mark(self, photo_ids: list[int], right: bool | None) -> None:
+        """Mark photos ✓ (True) or ✗ (False), or unmark them (None). Marking photos with the
+        mark they all have already takes it off (the key toggles)."""
+        if not photo_ids:
+            return
+        if right is None or all(self.marks.get(p) is right for p in photo_ids):
+            for p in photo_ids:
+                self.marks.pop(p, None)
+        else:
+            self.marks.update((p, right) for p in photo_ids)
+        self._feedback_changed()
+
+    def clear_marks(self) -> None:
+        self.marks = {}
+        self._feedback_changed()
+
+    def refine(self) -> None:
+        """Search the query again with the ✓ photos in and the ✗ ones out (the marks stay, for
+        another round)."""
+        state = self.feedback_state()
+        if not state.can_refine or not self.marks:
+            self.busy.emit("Mark results ✓ or ✗ in a text query's results first, then Refine.")
+            return
+        query = self.feedback.query if state.refined and self.feedback else self.text
+        self.feedback = FeedbackView("refine", query, tuple(self.marks.items()))
+        self.weak_shown = False
+        self.new_view.emit()
+        self._feedback_changed()
+        self.run()
+
+    def more_like_these(self, photo_ids: list[int]) -> None:
+        if not photo_ids:
+            return
+        self.feedback = FeedbackView("like", photo_ids=tuple(photo_ids))
+        self.marks = {}
+        self.new_view.emit()
+        self._feedback_changed()
         self.run()
 
     def show_weaker(self) -> None:
@@ -141,7 +216,14 @@ class SearchController(QObject):
             elif not self.in_library_mode:
                 self.busy.emit("Searching…")
 
-        if self.in_library_mode:
+        feedback = self.feedback
+        if feedback is not None:
+
+            def job() -> Any:
+                return _feedback_job(ctx, feedback, _in_folder(ctx, filters, folder))
+
+            done = self._query_done
+        elif self.in_library_mode:
 
             def job() -> Any:
                 folders = ctx.library.folders()
@@ -163,7 +245,8 @@ class SearchController(QObject):
                     word_vectors=word_vectors,
                 )
                 ids = [r.photo_id for r in outcome.results]
-                return outcome, search_service.photo_dates(ctx.library, ids)
+                taught = _taught_in(ctx, text)
+                return outcome, search_service.photo_dates(ctx.library, ids), taught
 
             done = self._query_done
 
@@ -231,6 +314,7 @@ class SearchController(QObject):
         self.last_results = []
         self._shown = None
         self.notes.emit([])
+        self.taught.emit([])
         if not folders:
             self.empty.emit(NO_FOLDERS, "", "")
             return
@@ -258,6 +342,11 @@ class SearchController(QObject):
         self._present()
 
     def _title(self) -> str:
+        if self.feedback is not None and self.feedback.kind == "like":
+            n = len(self.feedback.photo_ids)
+            return f"More like {'this photo' if n == 1 else f'these {n:,} photos'}"
+        if self.feedback is not None:
+            return f"“{self.feedback.query}” · refined"
         parts = []
         if self.text:
             parts.append(f"“{self.text}”")
@@ -266,12 +355,13 @@ class SearchController(QObject):
             parts.append(name if self.text else f"Similar to {name}")
         return " + ".join(parts)
 
-    def _query_done(self, value: tuple[search_service.Outcome, dict[int, float]]) -> None:
-        outcome, dates = value
+    def _query_done(self, value: tuple[search_service.Outcome, dict[int, float], Any]) -> None:
+        outcome, dates, taught = value
         results = outcome.results
         self.last_results = []
         self._shown = None
         self.notes.emit(list(outcome.notes))
+        self.taught.emit(taught)
         if not results and self.filters is not None:
             self._filtered_empty(self._title(), query=True)
             return
@@ -294,6 +384,7 @@ class SearchController(QObject):
         self.last_results = []
         self._shown = None
         self.notes.emit([])
+        self.taught.emit([])
         message = search_service.query_problem(exc)
         if message is not None:
             self.empty.emit(
@@ -307,6 +398,27 @@ class SearchController(QObject):
             return
         log.error("search failed", exc_info=exc)
         self.empty.emit(Empty("error", "The search failed", str(exc)), self._title(), "")
+
+
+def _taught_in(ctx: Any, text: str) -> list[Any]:
+    """The taught words a query uses, for the header (runs on the search worker)."""
+    return teach_service.in_query(ctx.searcher, text)
+
+
+def _feedback_job(ctx: Any, view: FeedbackView, filters: Filters | None) -> Any:
+    """The outcome of a feedback view, its photos' dates and its taught words (on the worker)."""
+    if view.kind == "like":
+        outcome = teach_service.more_like_these(
+            ctx.searcher, view.photo_ids, filters, ctx.word_vectors
+        )
+        taught: list[Any] = []
+    else:
+        outcome = teach_service.refine(
+            ctx.searcher, view.query, dict(view.marks), filters, ctx.word_vectors
+        )
+        taught = _taught_in(ctx, view.query)
+    ids = [r.photo_id for r in outcome.results]
+    return outcome, search_service.photo_dates(ctx.library, ids), taught
 
 
 def _in_folder(ctx: Any, filters: Filters | None, folder: str) -> Filters | None:

@@ -37,6 +37,7 @@ from photosearch.gui.settings_dialog import SettingsDialog
 from photosearch.gui.sidebar import FolderInfo, Sidebar
 from photosearch.gui.status_bar import ErrorsDialog, StatusBar
 from photosearch.gui.style import app_icon
+from photosearch.gui.words_controller import WordsController
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class MainWindow(QMainWindow):
         self.results.add_header_widget(self.filter_bar)
         self.status = StatusBar(self)
         self.controller = SearchController(ctx, self)
+        self.words = WordsController(ctx, self)
         self.controller.sort = self.filter_bar.sort
         self._cameras_running = self._cameras_dirty = False
         self.setStatusBar(self.status)
@@ -103,6 +105,12 @@ class MainWindow(QMainWindow):
         edit_menu = bar.addMenu("&Edit")
         self.find_action = action(edit_menu, "&Find", self.search_bar.focus, "Ctrl+F")
         action(edit_menu, "&Clear Search", self.search_bar.clear)
+        photos = bar.addMenu("&Photos")
+        acts = self.results.photo_actions
+        photos.addActions(acts.selection_actions())
+        photos.addSeparator()
+        photos.addActions(acts.mark_actions())
+        photos.addActions([acts.refine, acts.save_word, acts.clear_marks])
         tools = bar.addMenu("&Tools")
         self.duplicates_action = action(tools, "Find &Duplicates…", self.show_duplicates)
         help_menu = bar.addMenu("&Help")
@@ -114,7 +122,7 @@ class MainWindow(QMainWindow):
         self.search_bar.settings_requested.connect(self.show_settings)
         controller.results_ready.connect(results.show_results)
         controller.empty.connect(results.show_empty)
-        controller.busy.connect(status.set_message)
+        controller.busy.connect(status.show_busy)
         controller.new_view.connect(results.start_new_view)
         controller.notes.connect(results.show_notes)
         results.weaker_requested.connect(controller.show_weaker)
@@ -136,6 +144,7 @@ class MainWindow(QMainWindow):
         self.sidebar.show_requested.connect(actions.show_in_folder)
         self.sidebar.folder_selected.connect(self.controller.set_folder)
         self.sidebar.reindex_requested.connect(ctx.indexing.start)
+        self._connect_words()
 
         ctx.indexing.changed.connect(self._library_changed)
         ctx.models.state_changed.connect(status.set_model_state)
@@ -148,6 +157,43 @@ class MainWindow(QMainWindow):
         status.pause_clicked.connect(ctx.indexing.pause)
         status.resume_clicked.connect(ctx.indexing.resume)
         status.errors_clicked.connect(self.show_errors)
+
+    def _connect_words(self) -> None:
+        """Taught words and feedback on results."""
+        words, results, controller, section = (
+            self.words,
+            self.results,
+            self.controller,
+            self.sidebar.words,
+        )
+        results.teach_requested.connect(words.ask_teach)
+        results.improve_requested.connect(words.improve)
+        results.save_word_requested.connect(
+            lambda marks: words.ask_save(marks, controller.feedback_state_query())
+        )
+        results.more_like_requested.connect(controller.more_like_these)
+        results.mark_requested.connect(controller.mark)
+        results.refine_requested.connect(controller.refine)
+        results.clear_marks_requested.connect(controller.clear_marks)
+        controller.feedback_changed.connect(results.show_feedback)
+        controller.taught.connect(results.show_taught)
+        words.words_changed.connect(section.set_words)
+        words.message.connect(self.status.set_message)
+        words.changed.connect(controller.refresh)
+        words.replaced.connect(self._word_replaced)
+        section.word_picked.connect(self.search_bar.set_text)
+        section.rename_requested.connect(words.ask_rename)
+        section.delete_requested.connect(words.confirm_delete)
+        self.search_bar.query_changed.connect(lambda text, _image: section.show_query(text))
+
+    def _word_replaced(self, old: str, new: str) -> None:
+        """A renamed word's photos stay shown under the new name; a deleted word's go."""
+        if " ".join(self.search_bar.text.lower().split()) != old:
+            return
+        if new:
+            self.search_bar.set_text(new)
+        else:
+            self.search_bar.clear()
 
     def start_when_painted(self) -> None:
         """Start background work once the window has painted: the model's import (torch) then
@@ -164,6 +210,7 @@ class MainWindow(QMainWindow):
         """Show the library and start background work (call after ``show()``)."""
         self.controller.run()
         self.refresh_sidebar()
+        self.words.refresh()
         self.refresh_cameras()
         self.ctx.start()
 
@@ -171,6 +218,7 @@ class MainWindow(QMainWindow):
     def _library_changed(self, _changes: object = None) -> None:
         self.controller.refresh()
         self.refresh_sidebar()
+        self.words.refresh()  # another process (the CLI) may have taught a word
         self.refresh_cameras()
 
     def _indexing_finished(self, _summary: object) -> None:

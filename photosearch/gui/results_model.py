@@ -26,6 +26,7 @@ PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
 SCORE_ROLE = Qt.ItemDataRole.UserRole + 3
 FAILED_ROLE = Qt.ItemDataRole.UserRole + 4
+MARK_ROLE = Qt.ItemDataRole.UserRole + 5
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -41,6 +42,7 @@ class ResultsModel(QAbstractListModel):
         self.weak_from = -1  # first row of the weaker matches after good ones (-1: no boundary)
         self.kind = "library"
         self.thumb_side = 168
+        self._marks: dict[int, bool] = {}  # photo id -> True (✓) / False (✗): feedback marks
         thumbnails.ready.connect(self._thumbnail_ready)
 
     # --- contents ------------------------------------------------------------------------
@@ -108,6 +110,19 @@ class ResultsModel(QAbstractListModel):
         result = self.result(row)
         return bool(result) and self._thumbs.failed(result.path)  # type: ignore[union-attr]
 
+    def mark_at(self, row: int) -> bool | None:
+        """The row's feedback mark: True (✓), False (✗) or None."""
+        result = self.result(row)
+        return self._marks.get(result.photo_id) if result else None
+
+    def set_marks(self, marks: dict[int, bool]) -> None:
+        """Show these feedback marks (the search controller owns them); repaints the rows."""
+        if marks == self._marks:
+            return
+        self._marks = dict(marks)
+        if self._results:
+            self.dataChanged.emit(self.index(0), self.index(len(self._results) - 1), [MARK_ROLE])
+
     def set_thumb_side(self, side: int) -> None:
         if side != self.thumb_side:
             self.thumb_side = side
@@ -140,6 +155,8 @@ class ResultsModel(QAbstractListModel):
             return result.score
         if role == FAILED_ROLE:
             return self._thumbs.failed(result.path)
+        if role == MARK_ROLE:
+            return self._marks.get(result.photo_id)
         return None
 
     def _tooltip(self, result: Result) -> str:
@@ -151,6 +168,9 @@ class ResultsModel(QAbstractListModel):
             detail = f"score {result.score:.3f}"
             if result.match is not None:
                 detail += " · good match" if result.match == "good" else " · weaker match"
+        mark = self._marks.get(result.photo_id)
+        if mark is not None:
+            detail += " · marked ✓ right" if mark else " · marked ✗ wrong"
         return f"<b>{name}</b><br>{detail}<br><span style='color:gray'>{folder}</span>"
 
     def _thumbnail_ready(self, path: str, side: int) -> None:

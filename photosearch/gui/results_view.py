@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from photosearch.core.search import Result
+from photosearch.core.teach.words import TaughtWord
 from photosearch.gui.empty_state import Empty, EmptyState
 from photosearch.gui.match_header import Matches, NoteLine, WeakerButton
+from photosearch.gui.photo_actions import PhotoActions
 from photosearch.gui.qt import (
     QAbstractItemView,
     QColor,
@@ -38,6 +40,7 @@ from photosearch.gui.qt import (
 )
 from photosearch.gui.results_model import FAILED_ROLE, ID_ROLE, PATH_ROLE, ResultsModel
 from photosearch.gui.style import ACCENT, PLACEHOLDER
+from photosearch.gui.teach_header import FeedbackBar, FeedbackState, TaughtLine
 from photosearch.gui.thumbnails import ThumbnailLoader
 
 GAP = 6  # px between cells
@@ -45,6 +48,8 @@ RADIUS = 6.0
 WEAK_OPACITY = 0.5  # weaker matches of a text query, until hovered or selected
 WEAK_LABEL = "Weaker matches"
 BOUNDARY_COLOR = "#57606a"
+MARK_COLORS = {True: "#1a7f37", False: "#cf222e"}  # ✓ right, ✗ wrong
+MARK_SIDE = 24.0
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -110,7 +115,24 @@ class ThumbnailDelegate(QStyledItemDelegate):
         elif hovered:
             painter.setPen(QPen(QColor(0, 0, 0, 40), 1))
             painter.drawRoundedRect(rect.adjusted(0.5, 0.5, -0.5, -0.5), RADIUS, RADIUS)
+        mark = model.mark_at(row) if direct else None
+        if mark is not None:  # last: over the weaker-matches label on a narrow cell
+            self._paint_mark(painter, rect, mark)
         painter.restore()
+
+    @staticmethod
+    def _paint_mark(painter: QPainter, rect: QRectF, right: bool) -> None:
+        """A feedback mark: a ✓ or ✗ in a coloured disc at the cell's top right."""
+        disc = QRectF(rect.right() - MARK_SIDE - 6, rect.top() + 6, MARK_SIDE, MARK_SIDE)
+        painter.setPen(QPen(QColor("white"), 2))
+        painter.setBrush(QColor(MARK_COLORS[right]))
+        painter.drawEllipse(disc)
+        font = QFont(painter.font())
+        font.setPixelSize(14)
+        font.setWeight(QFont.Weight.Bold)
+        painter.setFont(font)
+        painter.setPen(QColor("white"))
+        painter.drawText(disc, Qt.AlignmentFlag.AlignCenter, "✓" if right else "✗")
 
     @staticmethod
     def _paint_boundary(painter: QPainter, cell: QRectF, rect: QRectF) -> None:
@@ -224,7 +246,10 @@ class PhotoGrid(QListView):
         index = self.indexAt(event.pos())
         if not index.isValid():
             return
-        self.setCurrentIndex(index)
+        if self.selectionModel().isSelected(index):  # keep a multi-selection for its menu
+            self.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.NoUpdate)
+        else:
+            self.setCurrentIndex(index)
         self.menu_requested.emit(index.row(), event.globalPos())
 
 
@@ -239,6 +264,13 @@ class ResultsPanel(QWidget):
     empty_action = Signal(str)  # the empty state's kind
     clear_requested = Signal()
     weaker_requested = Signal()  # "Show N weaker matches"
+    teach_requested = Signal(object)  # list[int]: the selected photo ids
+    more_like_requested = Signal(object)  # list[int]
+    mark_requested = Signal(object, object)  # list[int], True (✓) / False (✗) / None (unmark)
+    refine_requested = Signal()
+    clear_marks_requested = Signal()
+    save_word_requested = Signal(object)  # dict[int, bool]: the marks
+    improve_requested = Signal(str, object)  # word, list[int]
 
     def __init__(
         self, thumbnails: ThumbnailLoader, cell: int, parent: QWidget | None = None
@@ -251,6 +283,11 @@ class ResultsPanel(QWidget):
         self.detail = QLabel(objectName="resultsDetail")
         self.note = NoteLine(self)
         self.weaker = WeakerButton(self)
+        self.photo_actions = PhotoActions(self.grid, self)
+        self.taught = TaughtLine(self)
+        acts = self.photo_actions
+        self.feedback_bar = FeedbackBar([acts.refine, acts.save_word, acts.clear_marks], self)
+        self._feedback = FeedbackState()
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.grid)
         self.stack.addWidget(self.empty)
@@ -268,6 +305,8 @@ class ResultsPanel(QWidget):
         layout.setSpacing(0)
         layout.addLayout(header)
         layout.addWidget(self.note)
+        layout.addWidget(self.taught)
+        layout.addWidget(self.feedback_bar)
         grid_box = QVBoxLayout()
         grid_box.setContentsMargins(10, 0, 4, 0)
         grid_box.setSpacing(0)
@@ -282,6 +321,49 @@ class ResultsPanel(QWidget):
         self.empty.action_clicked.connect(self.empty_action)
         self.weaker.requested.connect(self._show_weaker)
         self.grid.resized.connect(self._hug_rows)
+        self._connect_feedback()
+
+    def _connect_feedback(self) -> None:
+        acts = self.photo_actions
+        acts.teach.triggered.connect(lambda: self.teach_requested.emit(self.selected_ids()))
+        acts.more_like.triggered.connect(lambda: self.more_like_requested.emit(self.selected_ids()))
+        acts.mark_right.triggered.connect(lambda: self._mark(True))
+        acts.mark_wrong.triggered.connect(lambda: self._mark(False))
+        acts.unmark.triggered.connect(lambda: self._mark(None))
+        acts.refine.triggered.connect(self.refine_requested)
+        acts.clear_marks.triggered.connect(self.clear_marks_requested)
+        acts.save_word.triggered.connect(
+            lambda: self.save_word_requested.emit(dict(self._feedback.marks))
+        )
+        self.taught.improve_requested.connect(
+            lambda word: self.improve_requested.emit(word, self.selected_ids())
+        )
+        self.grid.selectionModel().selectionChanged.connect(self._update_actions)
+        self.model.modelReset.connect(self._update_actions)
+
+    def _mark(self, right: bool | None) -> None:
+        self.mark_requested.emit(self.selected_ids(), right)
+
+    def selected_ids(self) -> list[int]:
+        """The selected photos' ids, in grid order."""
+        rows = sorted(i.row() for i in self.grid.selectionModel().selectedIndexes())
+        return [r.photo_id for r in (self.model.result(row) for row in rows) if r is not None]
+
+    def _update_actions(self) -> None:
+        self.photo_actions.update_state(
+            len(self.grid.selectionModel().selectedIndexes()), self._feedback
+        )
+
+    def show_feedback(self, state: FeedbackState) -> None:
+        """The marks (painted on the cells) and the feedback bar."""
+        self._feedback = state
+        self.model.set_marks(state.marks)
+        self.feedback_bar.show_state(state)
+        self._update_actions()
+
+    def show_taught(self, words: list[TaughtWord]) -> None:
+        """The taught words of the shown query, on their line above the grid."""
+        self.taught.show_words(words)
 
     def add_header_widget(self, widget: QWidget) -> None:
         """A tool at the right end of the header (the filter row)."""
@@ -404,6 +486,13 @@ class ResultsPanel(QWidget):
         menu.addAction("Preview", lambda: self.preview_requested.emit(row)).setShortcut("Space")
         menu.addSeparator()
         menu.addAction("Find Similar", lambda: self.similar_requested.emit(path))
+        menu.addAction(self.photo_actions.more_like)
+        menu.addAction(self.photo_actions.teach)
+        menu.addSeparator()
+        menu.addActions(self.photo_actions.mark_actions())
+        if self._feedback.marks:
+            menu.addAction(self.photo_actions.refine)
+            menu.addAction(self.photo_actions.save_word)
         menu.addSeparator()
         menu.addAction("Show in Folder", lambda: self.show_in_folder_requested.emit(path))
         menu.addAction("Copy Path", lambda: self.copy_path_requested.emit(path))

@@ -20,8 +20,8 @@ from photosearch.core.text_search import Outcome, TextSearcher, build_library_em
 
 log = logging.getLogger(__name__)
 
-# Exceptions of the text module whose message is meant for the user (unknown words, bad syntax).
-QUERY_ERROR_NAMES = ("UnknownQueryError", "QuerySyntaxError", "QueryError")
+# Exceptions of the text and teach modules whose message is meant for the user (unknown words, bad syntax).
+QUERY_ERROR_NAMES = ("UnknownQueryError", "QuerySyntaxError", "QueryError", "TeachError")
 DEFAULT_K = 1000  # results of a query; the library view itself is not capped
 
 

@@ -1,4 +1,5 @@
-"""The sidebar: watched folders with their photo counts and status; add and remove."""
+"""The sidebar: watched folders with their photo counts and status, add and remove; under them
+*Your words* (:mod:`photosearch.gui.words_section`)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from photosearch.gui.qt import (
     QWidget,
     Signal,
 )
+from photosearch.gui.words_section import WordsSection
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -171,16 +173,18 @@ class Sidebar(QWidget):
         self.hint.setWordWrap(True)
         self.add_button = QPushButton("Add Folder…", objectName="secondaryButton")
         self.add_button.clicked.connect(self.add_requested)
+        self.words = WordsSection(self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 10)
         layout.setSpacing(4)
         layout.addLayout(header)
         layout.addWidget(self.hint)
-        layout.addWidget(self.list, 1)
+        layout.addWidget(self.list, 3)
         bottom = QHBoxLayout()
         bottom.setContentsMargins(12, 0, 12, 0)
         bottom.addWidget(self.add_button)
         layout.addLayout(bottom)
+        layout.addWidget(self.words, 2)
         self.hint.setContentsMargins(14, 4, 14, 4)
 
     def set_folders(self, folders: list[FolderInfo]) -> None:

@@ -144,6 +144,7 @@ class StatusBar(QStatusBar):
         super().__init__(parent)
         self.setSizeGripEnabled(False)
         self.message = QLabel()
+        self._busy = ""
         self.model_state = QLabel()
         self.progress = IndexProgress(self)
         self.progress.hide()
@@ -163,6 +164,15 @@ class StatusBar(QStatusBar):
 
     def set_message(self, text: str) -> None:
         self.message.setText(text)
+
+    def show_busy(self, text: str) -> None:
+        """What a search is doing ("Searching…"); "" takes it away, unless another message (what
+        teaching a word did, say) has taken its place meanwhile."""
+        if text:
+            self._busy = text
+            self.message.setText(text)
+        elif self.message.text() == self._busy:
+            self.message.setText("")
 
     def show_damage(self, text: str) -> None:
         """The library file is damaged: say so, with what to do, for as long as the app runs."""

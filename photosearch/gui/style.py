@@ -26,6 +26,15 @@ QMainWindow, QDialog {{ background: {GRID_BG}; }}
 #folderList::item:hover:!selected {{ background: #e9ebef; }}
 #folderName {{ color: {TEXT}; font-weight: 600; }}
 #folderDetail {{ color: {MUTED}; font-size: 11px; }}
+#wordName {{ color: {TEXT}; }}
+#taughtNote, #feedbackNote {{ color: {MUTED}; }}
+QToolButton#linkAction {{ border: none; color: {ACCENT}; padding: 0 2px; }}
+QToolButton#linkAction:hover {{ text-decoration: underline; }}
+QToolButton#feedbackButton {{
+    border: 1px solid {BORDER}; border-radius: 6px; padding: 2px 10px; background: white;
+}}
+QToolButton#feedbackButton:hover {{ background: #f3f4f6; }}
+QToolButton#feedbackButton:disabled {{ color: #8c959f; }}
 #folderBadgeWarn {{ color: #b35900; font-size: 11px; }}
 #searchField {{
     border: 1px solid {BORDER}; border-radius: 9px; padding: 7px 10px;
