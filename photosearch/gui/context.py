@@ -2,6 +2,8 @@
 
 Each resource has its own worker pool: searches (one thread, latest query wins), library reads
 for the sidebar and status bar, thumbnails (a few threads), the model loader and the indexer.
+Runners come from ``runner_factory`` (:class:`~photosearch.gui.tasks.TaskRunner`; a test may pass
+:class:`~photosearch.gui.tasks.SyncRunner`) and report failures to ``errors``.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from photosearch.core.db import DatabaseCorruptError
+from photosearch.core.errors import DatabaseCorruptError
 from photosearch.core.search import Searcher
-from photosearch.core.store import REPAIR_HINT, Library
+from photosearch.core.store import REPAIR_HINT, Folder, Library
 from photosearch.gui import search_service
+from photosearch.gui.errors import ErrorReporter
 from photosearch.gui.indexing import IndexingService
 from photosearch.gui.models import EncoderFactory, ModelService
 from photosearch.gui.qt import QObject, QTimer, Signal
@@ -34,10 +37,18 @@ class LibraryMonitor(QObject):
 
     changed = Signal(int)
 
-    def __init__(self, library: Library, interval_ms: int = POLL_MS, parent: QObject | None = None):
+    def __init__(
+        self,
+        library: Library,
+        runner: TaskRunner,
+        interval_ms: int = POLL_MS,
+        parent: QObject | None = None,
+    ):
         super().__init__(parent)
         self.library = library
+        self.runner = runner  # the counter is read on a worker: no SQL on the GUI thread
         self._seq = -1
+        self._polling = False
         self._timer = QTimer(self, interval=interval_ms)
         self._timer.timeout.connect(self.poll)
 
@@ -48,11 +59,17 @@ class LibraryMonitor(QObject):
         self._timer.stop()
 
     def poll(self) -> None:
-        try:
-            seq = self.library.seq()
-        except Exception as exc:  # a locked or vanished database: try again next tick
-            log.debug("cannot read the library's change counter: %s", exc)
+        if self._polling:
             return
+        self._polling = True
+        self.runner.run(self.library.seq, self._read, self._unread)
+
+    def _unread(self, exc: BaseException) -> None:
+        self._polling = False  # a locked or vanished database: try again next tick
+        log.debug("cannot read the library's change counter: %s", exc)
+
+    def _read(self, seq: int) -> None:
+        self._polling = False
         if seq != self._seq:
             self._seq = seq
             self.changed.emit(seq)
@@ -69,14 +86,17 @@ class AppContext(QObject):
         semantic_factory: Callable[[], Any] | None | object = _DEFAULT,
         thumbnail_cache: ThumbnailCache | None = None,
         parent: QObject | None = None,
+        runner_factory: type[TaskRunner] = TaskRunner,
     ) -> None:
         super().__init__(parent)
         self.library = library
         self.settings = settings or Settings()
+        self.errors = ErrorReporter(self)
+        self.runner_factory = runner_factory
         self.models = ModelService(self.settings.image_model, encoder_factory, self)
         self.searcher = Searcher(library, encoder_factory=lambda: self.models.get())
-        self.search_runner = TaskRunner(1, "search", self)
-        self.io_runner = TaskRunner(1, "library-reads", self)
+        self.search_runner = self.runner(1, "search")
+        self.io_runner = self.runner(1, "library-reads")
         self.thumbnails = ThumbnailLoader(thumbnail_cache, parent=self)
         if semantic_factory is _DEFAULT:
             semantic_factory = self._semantic_embedder
@@ -86,12 +106,16 @@ class AppContext(QObject):
             semantic_factory,
             self,  # type: ignore[arg-type]
         )
-        self.monitor = LibraryMonitor(library, parent=self)
+        self.monitor = LibraryMonitor(library, self.io_runner, parent=self)
         # The periodic whole-file check has its own thread: it may read for seconds.
-        self.check_runner = TaskRunner(1, "integrity-check", self)
+        self.check_runner = self.runner(1, "integrity-check")
         self._check_timer = QTimer(self, interval=INTEGRITY_POLL_MS)
         self._check_timer.timeout.connect(self.check_integrity)
         self._closed = False
+
+    def runner(self, threads: int, name: str, parent: QObject | None = None) -> TaskRunner:
+        """A new runner for one resource, reporting to ``errors``."""
+        return self.runner_factory(threads, name, parent or self, errors=self.errors)
 
     @property
     def word_vectors(self) -> str:
@@ -105,11 +129,16 @@ class AppContext(QObject):
         self.models.start()
         self.monitor.start()
         self.search_runner.run(lambda: search_service.warm_up(self.searcher))
-        if self.library.folders():
-            self.indexing.start()
-        self.indexing.start_watcher()
+        self.io_runner.run(self.library.folders, self._start_indexing)
         self.check_integrity()
         self._check_timer.start()
+
+    def _start_indexing(self, folders: list[Folder]) -> None:
+        if self._closed:
+            return
+        if folders:
+            self.indexing.start()
+        self.indexing.start_watcher()
 
     def check_integrity(self) -> None:
         """Check the library file for damage when the last check is older than
@@ -119,7 +148,7 @@ class AppContext(QObject):
 
     def _check_failed(self, exc: BaseException) -> None:
         if not isinstance(exc, DatabaseCorruptError):
-            log.warning("cannot check the library for damage: %s", exc)
+            self.errors.report(exc, "Cannot check the library for damage")
             return
         log.error("%s", exc)
         self._check_timer.stop()

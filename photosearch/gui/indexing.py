@@ -35,6 +35,7 @@ class IndexingService(QObject):
     finished = Signal(object)  # IndexSummary, or None when stopped or failed
     failed = Signal(str)
     paused_changed = Signal(bool)
+    _run_ended = Signal()  # emitted on the indexer thread: the watcher starts on the GUI thread
 
     def __init__(
         self,
@@ -55,6 +56,7 @@ class IndexingService(QObject):
         self._watcher: Any = None
         self._want_watcher = False
         self._watcher_last = ""
+        self._run_ended.connect(self._start_watcher_now)  # queued: a close cannot race it
 
     @property
     def running(self) -> bool:
@@ -188,7 +190,7 @@ class IndexingService(QObject):
             self._again = False
         if not self._closing:
             self.finished.emit(summary)
-            self._start_watcher_now()
+            self._run_ended.emit()
 
     def _throttled(self) -> Callable[[Any], None]:
         last = [0.0, ""]
