@@ -20,6 +20,7 @@ from photosearch.core.indexer import Indexer  # noqa: E402
 from photosearch.core.store import Library  # noqa: E402
 from photosearch.gui import duplicates_view  # noqa: E402
 from photosearch.gui.duplicates_view import DuplicatesDialog  # noqa: E402
+from photosearch.gui.tasks import SyncRunner, TaskRunner  # noqa: E402
 
 
 @pytest.fixture
@@ -60,22 +61,34 @@ def fake_trash(monkeypatch, library):  # type: ignore[no-untyped-def]
     return calls
 
 
-def open_dialog(qtbot, db: Path) -> DuplicatesDialog:  # type: ignore[no-untyped-def]
-    # A strict threshold: the random test encoder's vectors are not meant to find near-duplicates.
-    dialog = DuplicatesDialog(str(db), threshold=0.9999)
-    qtbot.addWidget(dialog)
-    with qtbot.waitSignal(dialog.groups_ready, timeout=30_000):
-        pass
-    return dialog
+@pytest.fixture
+def open_dialog(qtbot):  # type: ignore[no-untyped-def]
+    """``open_dialog(db)`` -> the dialog over an open library, as the app's (closed after)."""
+    opened: list[Library] = []
+
+    def open_(db: Path, runner: TaskRunner | None = None) -> DuplicatesDialog:
+        lib = Library(db)
+        opened.append(lib)
+        # A strict threshold: the random test encoder's vectors do not find near-duplicates.
+        dialog = DuplicatesDialog(lib, threshold=0.9999, runner=runner)
+        qtbot.addWidget(dialog)
+        if dialog.groups is None:
+            with qtbot.waitSignal(dialog.groups_ready, timeout=30_000):
+                pass
+        return dialog
+
+    yield open_
+    for lib in opened:
+        lib.close()
 
 
-def statuses(db: Path) -> dict[str, str]:
-    with Library(db) as lib:
-        return {Path(p.path).name: p.status for p in lib.photos(range(1, 10)).values()}
+def statuses(dialog: DuplicatesDialog) -> dict[str, str]:
+    photos = dialog.library.photos(range(1, 10)).values()
+    return {Path(p.path).name: p.status for p in photos}
 
 
-def test_groups_show_with_the_keeper_preselected(qtbot, library):
-    dialog = open_dialog(qtbot, library["db"])
+def test_groups_show_with_the_keeper_preselected(library, open_dialog):
+    dialog = open_dialog(library["db"])
     assert dialog.error is None
     assert dialog.groups is not None and len(dialog.groups) == 1
     cards = dialog.cards[0]
@@ -86,8 +99,10 @@ def test_groups_show_with_the_keeper_preselected(qtbot, library):
     assert dialog.trash_button.isEnabled()
 
 
-def test_cancelled_confirmation_trashes_nothing(qtbot, library, fake_trash, monkeypatch):
-    dialog = open_dialog(qtbot, library["db"])
+def test_cancelled_confirmation_trashes_nothing(
+    qtbot, library, fake_trash, monkeypatch, open_dialog
+):
+    dialog = open_dialog(library["db"])
     asked: list[int] = []
 
     def cancel(count: int, size: int) -> bool:
@@ -101,14 +116,14 @@ def test_cancelled_confirmation_trashes_nothing(qtbot, library, fake_trash, monk
     assert fake_trash == []
     for path, data in before.items():
         assert path.read_bytes() == data
-    assert set(statuses(library["db"]).values()) == {"indexed"}
+    assert set(statuses(dialog).values()) == {"indexed"}
     assert len(dialog.groups or []) == 1
 
 
 def test_confirmed_trash_moves_only_the_copy_and_marks_it_missing(
-    qtbot, library, fake_trash, monkeypatch
+    qtbot, library, fake_trash, monkeypatch, open_dialog
 ):
-    dialog = open_dialog(qtbot, library["db"])
+    dialog = open_dialog(library["db"])
     monkeypatch.setattr(dialog, "_confirm", lambda count, size: count == 1)
     original_bytes = library["original"].read_bytes()
     original_stat = library["original"].stat()
@@ -120,7 +135,7 @@ def test_confirmed_trash_moves_only_the_copy_and_marks_it_missing(
     assert library["original"].read_bytes() == original_bytes
     assert library["original"].stat().st_mtime == original_stat.st_mtime
     assert library["other"].exists()
-    assert statuses(library["db"]) == {
+    assert statuses(dialog) == {
         "original.jpg": "indexed",
         "copy.jpg": "missing",
         "other.jpg": "indexed",
@@ -128,26 +143,51 @@ def test_confirmed_trash_moves_only_the_copy_and_marks_it_missing(
     assert dialog.groups == [] and "Moved 1 file" in dialog.status.text()
 
 
-def test_a_group_must_keep_one_photo(qtbot, library, fake_trash, monkeypatch):
-    dialog = open_dialog(qtbot, library["db"])
+def test_a_group_must_keep_one_photo(library, fake_trash, monkeypatch, open_dialog):
+    # The synchronous runner: the trash runs inside trash_unkept (the real one is tested above).
+    dialog = open_dialog(library["db"], SyncRunner(1, "test"))
+    trashed: list[list[str]] = []
+    dialog.trashed.connect(trashed.append)
     asked: list[int] = []
     monkeypatch.setattr(dialog, "_confirm", lambda count, size: asked.append(count) or True)
     dialog.cards[0][0].keep.setChecked(False)
-    assert dialog.trash_unkept() == []
+    assert dialog.trash_unkept() is False
     assert asked == [] and fake_trash == []
     assert library["original"].exists() and library["copy"].exists()
     # Keeping the copy instead of the original is allowed: then the original goes.
     dialog.cards[0][1].keep.setChecked(True)
-    assert dialog.trash_unkept() == [str(library["original"])]
+    assert dialog.trash_unkept() is True
+    assert trashed == [[str(library["original"])]] and fake_trash == [str(library["original"])]
+    assert statuses(dialog)["original.jpg"] == "missing"
 
 
-def test_no_duplicates(qtbot, tmp_path):
+def test_no_duplicates(tmp_path, open_dialog):
     photos = tmp_path / "photos"
     photos.mkdir()
     shutil.copyfile(SAMPLE / "dog" / "image_0001.jpg", photos / "a.jpg")
     with Library(tmp_path / "lib.db") as lib:
         lib.add_folder(photos)
         Indexer(lib, TinyEncoder()).run()
-    dialog = open_dialog(qtbot, tmp_path / "lib.db")
+    dialog = open_dialog(tmp_path / "lib.db")
     assert dialog.groups == [] and not dialog.trash_button.isEnabled()
     assert "No duplicates" in dialog.status.text()
+
+
+def test_trashing_runs_off_the_gui_thread(qtbot, library, monkeypatch, open_dialog):
+    """send2trash and the missing mark run on the dialog's worker, never on the GUI thread."""
+    import threading
+
+    library["trash"].mkdir()
+    threads: list[threading.Thread] = []
+
+    def send2trash(path: str) -> None:
+        threads.append(threading.current_thread())
+        shutil.move(path, library["trash"] / Path(path).name)
+
+    monkeypatch.setattr(duplicates_view, "send2trash", send2trash)
+    dialog = open_dialog(library["db"])
+    monkeypatch.setattr(dialog, "_confirm", lambda count, size: True)
+    with qtbot.waitSignal(dialog.trashed, timeout=5000):
+        assert dialog.trash_unkept() is True
+    assert threads and threads[0] is not threading.main_thread()
+    assert statuses(dialog)["copy.jpg"] == "missing"

@@ -20,12 +20,6 @@ from PIL import Image
 from photosearch.gui.filter_bar import ANY, LAST_30
 from photosearch.gui.main_window import MainWindow
 
-pytestmark = [
-    pytest.mark.qt_log_level_fail("WARNING"),
-    # The offscreen platform plugin's own notices (no window manager), not the app's.
-    pytest.mark.qt_log_ignore("This plugin does not support"),
-]
-
 TIMEOUT = 20_000
 EXIF_IFD, DATETIME_ORIGINAL, MAKE, MODEL = 0x8769, 0x9003, 0x010F, 0x0110
 CANON, PIXEL = "Canon EOS 5D", "Google Pixel 7"

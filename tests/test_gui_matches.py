@@ -21,12 +21,6 @@ from photosearch.gui.match_header import Matches, split_matches
 from photosearch.gui.qt import QColor, Qt
 from photosearch.gui.results_view import BOUNDARY_COLOR
 
-pytestmark = [
-    pytest.mark.qt_log_level_fail("WARNING"),
-    # The offscreen platform plugin's own notices (no window manager), not the app's.
-    pytest.mark.qt_log_ignore("This plugin does not support"),
-]
-
 TIMEOUT = 20_000
 
 

@@ -19,12 +19,6 @@ from photosearch.gui.status_bar import format_eta, progress_text
 from photosearch.gui.tasks import TaskRunner
 from photosearch.gui.thumbnails import ThumbnailCache, ThumbnailLoader
 
-pytestmark = [
-    pytest.mark.qt_log_level_fail("WARNING"),
-    # The offscreen platform plugin's own notices (no window manager), not the app's.
-    pytest.mark.qt_log_ignore("This plugin does not support"),
-]
-
 PHOTO = sorted((SAMPLE / "dog").glob("*.jpg"))[0]
 
 
@@ -93,6 +87,67 @@ def test_task_runner_delivers_results_and_errors(qtbot):
     assert runner.run(lambda: got.append("late")) == -1  # closed: nothing runs any more
 
 
+def test_a_failure_without_a_handler_reaches_the_user(qtbot):
+    """A user error (a locked library, a full disk) goes to the status bar's signal; a bug to
+    the log and the dialog's signal; from the real runner and from the synchronous one."""
+    from photosearch.core.errors import DatabaseFullError
+    from photosearch.gui.errors import ErrorReporter
+    from photosearch.gui.tasks import SyncRunner
+
+    def full() -> None:
+        raise DatabaseFullError("cannot write to lib.db: the disk is full")
+
+    def bug() -> None:
+        raise KeyError("oops")
+
+    def reported(kind: type[TaskRunner]) -> tuple[list[str], list[tuple[str, str]]]:
+        errors = ErrorReporter()
+        said: list[str] = []
+        bugs: list[tuple[str, str]] = []
+        errors.user_message.connect(said.append)
+        errors.bug.connect(lambda summary, details: bugs.append((summary, details)))
+        runner = kind(1, "test", errors=errors)
+        runner.run(full)
+        runner.run(bug)
+        qtbot.waitUntil(lambda: len(said) + len(bugs) == 2)
+        assert runner.shutdown()
+        return said, bugs
+
+    for kind in (TaskRunner, SyncRunner):
+        said, bugs = reported(kind)
+        assert said == ["Cannot write to lib.db: the disk is full"]
+        assert len(bugs) == 1 and bugs[0][0] == "'oops'" and "KeyError" in bugs[0][1]
+
+
+def test_the_excepthook_sorts_uncaught_exceptions(qtbot):
+    import sys
+    import threading
+
+    from photosearch.core.errors import DatabaseLockedError
+    from photosearch.gui.errors import ErrorReporter
+
+    errors = ErrorReporter()
+    said: list[str] = []
+    bugs: list[str] = []
+    errors.user_message.connect(said.append)
+    errors.bug.connect(lambda summary, _details: bugs.append(summary))
+    errors.install()
+    try:
+        try:
+            raise DatabaseLockedError("lib.db is locked by another program")
+        except DatabaseLockedError:
+            sys.excepthook(*sys.exc_info())
+        worker = threading.Thread(target=lambda: 1 / 0, name="a-worker")
+        worker.start()
+        worker.join()
+        qtbot.waitUntil(lambda: len(bugs) == 1)
+    finally:
+        errors.uninstall()
+    assert said == ["Lib.db is locked by another program"]
+    assert bugs[0].startswith("Unexpected error in a-worker: ")
+    assert sys.excepthook is sys.__excepthook__
+
+
 def test_progress_texts():
     class P:
         phase, done, total, rate, eta_s = "embed", 120, 360, 35.2, 7.0
@@ -104,11 +159,22 @@ def test_progress_texts():
 
 
 def test_query_problems_are_told_apart_from_failures():
-    class UnknownQueryError(ValueError):
+    """By class only: a look-alike class with the same name is not a query problem."""
+    from photosearch.core.errors import DatabaseLockedError
+    from photosearch.core.teach.words import TeachError
+    from photosearch.core.text.query import QuerySyntaxError
+    from photosearch.core.text.semantic import UnknownQueryError
+
+    class LookAlike(ValueError):
         pass
 
+    LookAlike.__name__ = "UnknownQueryError"
     assert search_service.query_problem(UnknownQueryError("no known word")) == "no known word"
+    assert search_service.query_problem(QuerySyntaxError("unclosed quote")) == "unclosed quote"
+    assert search_service.query_problem(TeachError("no such word")) == "no such word"
     assert search_service.query_problem(search_service.TextSearchUnavailable("x")) == "x"
+    assert search_service.query_problem(LookAlike("no known word")) is None
+    assert search_service.query_problem(DatabaseLockedError("locked")) is None
     assert search_service.query_problem(RuntimeError("boom")) is None
 
 

@@ -23,11 +23,6 @@ from photosearch.gui.qt import QApplication, QColor, QMenu, QMessageBox, Qt
 from photosearch.gui.results_view import MARK_COLORS, MARK_SIDE
 from photosearch.gui.word_dialog import WordDialog, rename_dialog, teach_dialog
 
-pytestmark = [
-    pytest.mark.qt_log_level_fail("WARNING"),
-    pytest.mark.qt_log_ignore("This plugin does not support"),
-]
-
 TIMEOUT = 30_000
 
 

@@ -27,12 +27,6 @@ from photosearch.gui.qt import (
     QUrl,
 )
 
-pytestmark = [
-    pytest.mark.qt_log_level_fail("WARNING"),
-    # The offscreen platform plugin's own notices (no window manager), not the app's.
-    pytest.mark.qt_log_ignore("This plugin does not support"),
-]
-
 TIMEOUT = 20_000
 
 

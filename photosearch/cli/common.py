@@ -12,13 +12,13 @@ from typing import Any
 
 from photosearch.cli.output import print_json as print_json
 from photosearch.cli.output import use_safe_streams
-from photosearch.core.db import DatabaseError
+from photosearch.core.errors import DatabaseError, UserError
 
 log = logging.getLogger("photosearch")
 
 
-class CommandError(Exception):
-    """An error the user can act on; printed without a traceback, exit status 2."""
+class CommandError(UserError):
+    """Bad input on the command line; printed without a traceback, exit status 2."""
 
 
 def add_db_option(parser: argparse.ArgumentParser) -> None:
@@ -160,7 +160,7 @@ def format_duration(seconds: float | None) -> str:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from photosearch.core.db import DatabaseCorruptError
+    from photosearch.core.errors import DatabaseCorruptError
     from photosearch.core.imageio import ImageLoadError
     from photosearch.core.store import REPAIR_HINT
 
@@ -179,6 +179,9 @@ def run_command(args: argparse.Namespace) -> int:
         return 3
     except ImageLoadError as exc:
         print(f"photosearch: cannot read image: {exc}", file=sys.stderr)
+        return 2
+    except UserError as exc:  # any other error the user can act on (a bad file, a bad word)
+        print(f"photosearch: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("photosearch: interrupted", file=sys.stderr)

@@ -16,21 +16,25 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from photosearch.core.errors import (
+    DatabaseCorruptError,
+    DatabaseError,
+    DatabaseFullError,
+    DatabaseLockedError,
+)
+
 log = logging.getLogger(__name__)
 
 Params = Sequence[Any] | dict[str, Any]
 
 
-class DatabaseError(Exception):
-    """Any failure of the database, with a message for the user."""
-
-
-class DatabaseCorruptError(DatabaseError):
-    """The file is not a usable SQLite database."""
-
-
-class DatabaseLockedError(DatabaseError):
-    pass
+__all__ = [
+    "Database",
+    "DatabaseCorruptError",
+    "DatabaseError",
+    "DatabaseFullError",
+    "DatabaseLockedError",
+]
 
 
 def _stdlib_can_load_extensions() -> bool:
@@ -164,15 +168,15 @@ class Database:
                 f"cannot write to {self.path}: the file or its folder is read-only"
             )
         if "disk" in text.lower() and "full" in text.lower():
-            return DatabaseError(f"cannot write to {self.path}: the disk is full")
+            return DatabaseFullError(f"cannot write to {self.path}: the disk is full")
         if ("disk i/o error" in text.lower() or "sqlite-vec" in text) and _disk_nearly_full(
             self.path
         ):
             # A full disk shows as an I/O error when SQLite cannot grow its -shm/-wal files, and
             # sqlite-vec reports it as failing to insert a vector chunk.
-            return DatabaseError(f"cannot write to {self.path}: the disk is full ({exc})")
+            return DatabaseFullError(f"cannot write to {self.path}: the disk is full ({exc})")
         if "could not insert a new vector chunk" in text.lower():  # sqlite-vec hides SQLITE_FULL
-            return DatabaseError(f"cannot write to {self.path}: the disk may be full ({exc})")
+            return DatabaseFullError(f"cannot write to {self.path}: the disk may be full ({exc})")
         if "unable to open" in text.lower() or "cantopen" in type(exc).__name__.lower():
             return DatabaseError(f"cannot open {self.path}: {exc}{_open_hint(self.path)}")
         return DatabaseError(f"database error in {self.path}: {exc}")

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from photosearch.core.errors import ModelProblem
 from photosearch.core.models.model_cache import file_digest
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ CROP_POLICIES = ("center", "whole")
 DEFAULT_CROP = "center"
 
 
-class ModelNotFoundError(Exception):
+class ModelNotFoundError(ModelProblem):
     """The weights of the requested model are not on this machine. The message says where to put them."""
 
 

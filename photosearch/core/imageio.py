@@ -28,6 +28,7 @@ from typing import Any, BinaryIO
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from photosearch.core.bands import BandError, bands, png_layout
+from photosearch.core.errors import ImageError
 
 # Pillow's decompression-bomb guard stays on (its default of ~89 MP warns, twice that raises);
 # we turn the warning into an error at a generous limit so that a 60000x60000 header never
@@ -77,7 +78,7 @@ def is_supported(path: str | os.PathLike[str]) -> bool:
     return Path(path).suffix.lower() in supported_extensions()
 
 
-class ImageLoadError(Exception):
+class ImageLoadError(ImageError):
     """A file could not be read as an image. The message is meant for the user."""
 
 

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from photosearch.core.db import DatabaseError
+from photosearch.core.errors import DatabaseError
 from photosearch.core.store import Library, default_db_path
 from photosearch.gui.context import AppContext
 from photosearch.gui.main_window import MainWindow
@@ -68,11 +68,13 @@ def run_app(db: str | os.PathLike[str] | None = None, sample: bool = False) -> i
         return 1
     ctx = AppContext(library, Settings())
     window = MainWindow(ctx)
+    ctx.errors.install()  # uncaught exceptions: the status bar, or the log and a dialog
     window.start_when_painted()
     window.show()
     try:
         return app.exec()
     finally:
+        ctx.errors.uninstall()
         window.shutdown()
 
 

@@ -2,6 +2,8 @@
 
 Each resource has its own worker pool: searches (one thread, latest query wins), library reads
 for the sidebar and status bar, thumbnails (a few threads), the model loader and the indexer.
+Runners come from ``runner_factory`` (:class:`~photosearch.gui.tasks.TaskRunner`; a test may pass
+:class:`~photosearch.gui.tasks.SyncRunner`) and report failures to ``errors``.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from photosearch.core.db import DatabaseCorruptError
+from photosearch.core.errors import DatabaseCorruptError
 from photosearch.core.search import Searcher
 from photosearch.core.store import REPAIR_HINT, Library
 from photosearch.gui import search_service
+from photosearch.gui.errors import ErrorReporter
 from photosearch.gui.indexing import IndexingService
 from photosearch.gui.models import EncoderFactory, ModelService
 from photosearch.gui.qt import QObject, QTimer, Signal
@@ -38,14 +41,17 @@ class AppContext(QObject):
         semantic_factory: Callable[[], Any] | None | object = _DEFAULT,
         thumbnail_cache: ThumbnailCache | None = None,
         parent: QObject | None = None,
+        runner_factory: type[TaskRunner] = TaskRunner,
     ) -> None:
         super().__init__(parent)
         self.library = library
         self.settings = settings or Settings()
+        self.errors = ErrorReporter(self)
+        self.runner_factory = runner_factory
         self.models = ModelService(self.settings.image_model, encoder_factory, self)
         self.searcher = Searcher(library, encoder_factory=lambda: self.models.get())
-        self.search_runner = TaskRunner(1, "search", self)
-        self.io_runner = TaskRunner(1, "library-reads", self)
+        self.search_runner = self.runner(1, "search")
+        self.io_runner = self.runner(1, "library-reads")
         self.thumbnails = ThumbnailLoader(thumbnail_cache, parent=self)
         if semantic_factory is _DEFAULT:
             semantic_factory = self._semantic_embedder
@@ -56,10 +62,14 @@ class AppContext(QObject):
             self,  # type: ignore[arg-type]
         )
         # The periodic whole-file check has its own thread: it may read for seconds.
-        self.check_runner = TaskRunner(1, "integrity-check", self)
+        self.check_runner = self.runner(1, "integrity-check")
         self._check_timer = QTimer(self, interval=INTEGRITY_POLL_MS)
         self._check_timer.timeout.connect(self.check_integrity)
         self._closed = False
+
+    def runner(self, threads: int, name: str, parent: QObject | None = None) -> TaskRunner:
+        """A new runner for one resource, reporting to ``errors``."""
+        return self.runner_factory(threads, name, parent or self, errors=self.errors)
 
     @property
     def word_vectors(self) -> str:
@@ -85,7 +95,7 @@ class AppContext(QObject):
 
     def _check_failed(self, exc: BaseException) -> None:
         if not isinstance(exc, DatabaseCorruptError):
-            log.warning("cannot check the library for damage: %s", exc)
+            self.errors.report(exc, "Cannot check the library for damage")
             return
         log.error("%s", exc)
         self._check_timer.stop()

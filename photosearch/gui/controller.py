@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass, replace
 from typing import Any
 
+from photosearch.core.errors import ImageError, UserError
 from photosearch.core.search import Filters, Result
 from photosearch.gui import search_service, teach_service
 from photosearch.gui.context import AppContext
@@ -27,6 +28,7 @@ from photosearch.gui.teach_header import FeedbackState
 log = logging.getLogger(__name__)
 
 REFRESH_MIN_MS = 700  # live updates while indexing: at most this often
+LOADING_MODEL = "Loading the image model… the search runs as soon as it is ready"
 
 NO_FOLDERS = Empty(
     "no-folders",
@@ -210,11 +212,8 @@ class SearchController(QObject):
         self._running = True
         self._dirty = False
         ctx.search_runner.cancel_queued()
-        if not live:
-            if image and not ctx.models.ready and ctx.library.photo_by_path(image) is None:
-                self.busy.emit("Loading the image model… the search runs as soon as it is ready")
-            elif not self.in_library_mode:
-                self.busy.emit("Searching…")
+        if not live and not self.in_library_mode:
+            self.busy.emit("Searching…")
 
         feedback = self.feedback
         if feedback is not None:
@@ -235,8 +234,11 @@ class SearchController(QObject):
             done = self._library_done
         else:
             word_vectors = ctx.word_vectors
+            tell_loading = not live and bool(image) and not ctx.models.ready
 
             def job() -> Any:
+                if tell_loading and ctx.library.photo_by_path(image) is None:
+                    self.busy.emit(LOADING_MODEL)  # queued to the GUI thread
                 outcome = search_service.run_query(
                     ctx.searcher,
                     text,
@@ -391,12 +393,15 @@ class SearchController(QObject):
                 Empty("query-problem", "Nothing to search for", message), self._title(), ""
             )
             return
-        if self.image and "cannot" in str(exc).lower():
+        if isinstance(exc, ImageError):
             self.empty.emit(
                 Empty("error", "This image cannot be read", str(exc)), self._title(), ""
             )
             return
-        log.error("search failed", exc_info=exc)
+        if isinstance(exc, UserError):  # a locked database, a full disk: said in the view
+            log.warning("search failed: %s", exc)
+        else:
+            self.ctx.errors.report(exc, "The search failed")  # a bug: the log and a dialog
         self.empty.emit(Empty("error", "The search failed", str(exc)), self._title(), "")
 
 

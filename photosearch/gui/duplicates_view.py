@@ -1,14 +1,15 @@
 """The Duplicates dialog: groups of exact and near-duplicate photos, side by side.
 
-Groups are computed on a worker thread (a :class:`QRunnable` on the dialog's own pool) that opens
-its own library connection, finds the groups and reads small thumbnails as :class:`QImage` (safe
-off the GUI thread). Results come back by signal; widgets are only built on the GUI thread.
+Groups are computed on the dialog's task runner (:mod:`photosearch.gui.tasks`) over the app's
+library: the job finds the groups and reads small thumbnails as :class:`QImage` (safe off the GUI
+thread). Results come back by signal; widgets are only built on the GUI thread.
 
 Each photo has a "Keep" checkbox; the suggested keeper (largest resolution) starts checked. The
 "Move to Trash" button sends the unchecked photos to the system trash with ``send2trash`` — only
 after an explicit confirmation that says how many files, only when every group keeps at least one
 photo, and only for files that are unchanged since they were indexed. This is the only place the
-app writes to a user's photos. Trashed photos are then marked missing through the store's writer.
+app writes to a user's photos. The files are trashed on the runner too (never on the GUI thread),
+then marked missing through the store's writer.
 """
 
 from __future__ import annotations
@@ -24,12 +25,15 @@ from typing import Any
 from send2trash import send2trash
 
 from photosearch.core.duplicates import (
+    Cancelled,
     DuplicateGroup,
     DuplicatePhoto,
     find_duplicates,
     mark_missing,
 )
+from photosearch.core.store import Library
 from photosearch.core.units import format_bytes
+from photosearch.gui.errors import ErrorReporter, plain
 from photosearch.gui.qt import (
     QCheckBox,
     QDialog,
@@ -39,19 +43,17 @@ from photosearch.gui.qt import (
     QImageReader,
     QLabel,
     QMessageBox,
-    QObject,
     QPixmap,
     QProgressBar,
     QPushButton,
-    QRunnable,
     QScrollArea,
     QSize,
     Qt,
-    QThreadPool,
     QVBoxLayout,
     QWidget,
     Signal,
 )
+from photosearch.gui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
 
@@ -71,49 +73,51 @@ class DuplicatesResult:
     total_groups: int = 0
 
 
-class _Signals(QObject):
-    finished = Signal(object)  # DuplicatesResult
-    failed = Signal(str)
-    progress = Signal(int, int)
+def find_groups(
+    library: Library,
+    threshold: float | None,
+    cancel: threading.Event,
+    progress: Any = None,
+) -> DuplicatesResult | None:
+    """Runs on the worker: library -> groups -> thumbnails (None when cancelled)."""
+    try:
+        groups = find_duplicates(library, threshold, progress=progress, cancel=cancel)
+    except Cancelled:
+        return None
+    result = DuplicatesResult(groups[:MAX_GROUPS_SHOWN], total_groups=len(groups))
+    for group in result.groups:
+        for photo in group.photos:
+            if cancel.is_set():
+                return None
+            result.thumbnails[photo.path] = _thumbnail(photo.path)
+    return result
 
 
-class _FindWorker(QRunnable):
-    """Runs on the pool: library -> groups -> thumbnails. Touches no widget."""
-
-    def __init__(self, library_path: str, threshold: float | None, cancel: threading.Event) -> None:
-        super().__init__()
-        self.library_path = library_path
-        self.threshold = threshold
-        self.cancel = cancel
-        self.signals = _Signals()
-
-    def run(self) -> None:
-        from photosearch.core.duplicates import Cancelled
-        from photosearch.core.store import Library
-
+def trash_files(
+    library: Library, chosen: list[DuplicatePhoto]
+) -> tuple[list[DuplicatePhoto], list[str]]:
+    """Runs on the worker: sends the photos unchanged since they were indexed to the trash and
+    marks them missing; returns the trashed photos and what could not be moved."""
+    trashed: list[DuplicatePhoto] = []
+    problems: list[str] = []
+    for photo in chosen:
         try:
-            with Library(self.library_path) as library:
-                groups = find_duplicates(
-                    library,
-                    self.threshold,
-                    progress=lambda done, total: self.signals.progress.emit(done, total),
-                    cancel=self.cancel,
-                )
-            result = DuplicatesResult(groups[:MAX_GROUPS_SHOWN], total_groups=len(groups))
-            for group in result.groups:
-                for photo in group.photos:
-                    if self.cancel.is_set():
-                        return
-                    result.thumbnails[photo.path] = _thumbnail(photo.path)
-        except Cancelled:
-            return
-        except Exception as exc:  # shown in the dialog; the app goes on
-            log.exception("finding duplicates failed")
-            if not self.cancel.is_set():
-                self.signals.failed.emit(str(exc))
-            return
-        if not self.cancel.is_set():
-            self.signals.finished.emit(result)
+            st = os.stat(photo.path)
+        except OSError:
+            problems.append(f"{photo.path}: no longer there")
+            continue
+        if st.st_size != photo.size:
+            problems.append(f"{photo.path}: changed since it was indexed; left alone")
+            continue
+        try:
+            send2trash(photo.path)
+        except Exception as exc:  # TrashPermissionError, OSError: report and go on
+            problems.append(f"{photo.path}: {exc}")
+            continue
+        trashed.append(photo)
+    if trashed:
+        mark_missing(library, [p.photo_id for p in trashed])
+    return trashed, problems
 
 
 def _thumbnail(path: str) -> QImage:
@@ -163,20 +167,30 @@ class DuplicatesDialog(QDialog):
 
     groups_ready = Signal(int)  # number of groups found
     trashed = Signal(list)  # paths moved to the trash
+    _progress = Signal(int, int)  # emitted on the worker, received on the GUI thread
 
     def __init__(
-        self, library_path: str, parent: QWidget | None = None, threshold: float | None = None
+        self,
+        library: Library,
+        parent: QWidget | None = None,
+        threshold: float | None = None,
+        runner: TaskRunner | None = None,
+        errors: ErrorReporter | None = None,
     ) -> None:
+        """``library`` is the app's (its reads and its one writer); the dialog owns ``runner``
+        (a new one by default) and shuts it down when it closes."""
         super().__init__(parent)
-        self.library_path = str(library_path)
+        self.library = library
         self.threshold = threshold
         self.groups: list[DuplicateGroup] | None = None  # None until computed
         self.cards: list[list[_PhotoCard]] = []
         self.error: str | None = None
         self._thumbnails: dict[str, QImage] = {}
         self._cancel = threading.Event()
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
+        self._runner = runner or TaskRunner(1, "duplicates", self, errors=errors)
+        self._runner.setParent(self)
+        self._errors = errors
+        self._progress.connect(self._on_progress)
 
         self.setWindowTitle("Duplicates")
         self.resize(960, 700)
@@ -205,25 +219,32 @@ class DuplicatesDialog(QDialog):
 
     # --- background work -------------------------------------------------------------------
     def _start(self) -> None:
-        worker = _FindWorker(self.library_path, self.threshold, self._cancel)
-        worker.signals.finished.connect(self._on_finished)
-        worker.signals.failed.connect(self._on_failed)
-        worker.signals.progress.connect(self._on_progress)
-        self._worker_signals = worker.signals  # keep the QObject alive with the dialog
-        self._pool.start(worker)
+        library, threshold, cancel = self.library, self.threshold, self._cancel
+        self._runner.run(
+            lambda: find_groups(library, threshold, cancel, self._progress.emit),
+            self._on_finished,
+            self._on_failed,
+        )
 
     def _on_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, total)
         self.progress.setValue(done)
 
-    def _on_failed(self, message: str) -> None:
+    def _on_failed(self, exc: BaseException) -> None:
+        if self._errors is not None:
+            self._errors.report(exc, "Could not look for duplicates")
+        else:
+            log.error("finding duplicates failed", exc_info=exc)
+        message = str(exc)
         self.error = message
         self.groups = []
         self.progress.hide()
         self.status.setText(f"Could not look for duplicates: {message}")
         self.groups_ready.emit(0)
 
-    def _on_finished(self, result: DuplicatesResult) -> None:
+    def _on_finished(self, result: DuplicatesResult | None) -> None:
+        if result is None:  # cancelled
+            return
         self.groups = result.groups
         self._thumbnails = result.thumbnails
         self.progress.hide()
@@ -235,12 +256,9 @@ class DuplicatesDialog(QDialog):
             )
         self.groups_ready.emit(len(self.groups))
 
-    def wait_for_worker(self, msecs: int = -1) -> bool:
-        return bool(self._pool.waitForDone(msecs))
-
     def done(self, result: int) -> None:
         self._cancel.set()
-        self._pool.waitForDone(10_000)
+        self._runner.shutdown(10_000)
         super().done(result)
 
     # --- the groups ------------------------------------------------------------------------
@@ -302,8 +320,9 @@ class DuplicatesDialog(QDialog):
         )
         return bool(answer == QMessageBox.StandardButton.Yes)
 
-    def trash_unkept(self) -> list[str]:
-        """Move the unchecked photos to the trash after confirmation; returns the trashed paths."""
+    def trash_unkept(self) -> bool:
+        """Move the unchecked photos to the trash after confirmation (on the runner; ``trashed``
+        says which went). False when nothing is to be moved."""
         unkept_groups = [
             n for n, cards in enumerate(self.cards) if not any(c.keep.isChecked() for c in cards)
         ]
@@ -312,41 +331,33 @@ class DuplicatesDialog(QDialog):
                 f"Keep at least one photo in every group (group {unkept_groups[0] + 1} has none "
                 "checked). Nothing was moved."
             )
-            return []
+            return False
         chosen = self.selected_for_trash()
         if not chosen or not self._confirm(len(chosen), sum(p.size for p in chosen)):
-            return []
-        trashed: list[DuplicatePhoto] = []
-        problems: list[str] = []
-        for photo in chosen:
-            try:
-                st = os.stat(photo.path)
-            except OSError:
-                problems.append(f"{photo.path}: no longer there")
-                continue
-            if st.st_size != photo.size:
-                problems.append(f"{photo.path}: changed since it was indexed; left alone")
-                continue
-            try:
-                send2trash(photo.path)
-            except Exception as exc:  # TrashPermissionError, OSError: report and go on
-                problems.append(f"{photo.path}: {exc}")
-                continue
-            trashed.append(photo)
-        if trashed:
-            from photosearch.core.store import Library
+            return False
+        self.trash_button.setEnabled(False)
+        self.status.setText(f"Moving {len(chosen)} to the trash…")
+        library = self.library
+        self._runner.run(lambda: trash_files(library, chosen), self._moved, self._move_failed)
+        return True
 
-            with Library(self.library_path) as library:
-                mark_missing(library, [p.photo_id for p in trashed])
+    def _move_failed(self, exc: BaseException) -> None:
+        if self._errors is not None:
+            self._errors.report(exc, "Could not move to the trash")
+        self.status.setText(f"Could not move to the trash: {plain(exc)}")
+        self._update_button()
+
+    def _moved(self, value: tuple[list[DuplicatePhoto], list[str]]) -> None:
+        trashed, problems = value
         self._remove_from_view({p.photo_id for p in trashed})
         message = f"Moved {len(trashed)} file{'s' if len(trashed) != 1 else ''} to the trash."
         if problems:
             message += f" {len(problems)} not moved: " + "; ".join(problems[:3])
         self.status.setText(message)
+        self._update_button()
         paths = [p.path for p in trashed]
         if paths:
             self.trashed.emit(paths)
-        return paths
 
     def _remove_from_view(self, photo_ids: set[int]) -> None:
         if not photo_ids or self.groups is None:

@@ -12,11 +12,13 @@ from photosearch.gui import actions, drops, search_service
 from photosearch.gui.context import AppContext
 from photosearch.gui.controller import SearchController
 from photosearch.gui.empty_state import Empty
+from photosearch.gui.errors import BugDialog
 from photosearch.gui.filter_bar import FilterBar
 from photosearch.gui.preview import PreviewDialog
 from photosearch.gui.qt import (
     QAction,
     QCloseEvent,
+    QDialog,
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
@@ -52,6 +54,8 @@ class MainWindow(QMainWindow):
         self.resize(1280, 820)
         self._preview: PreviewDialog | None = None
         self._settings_dialog: SettingsDialog | None = None
+        self._bug_dialog = BugDialog(self)
+        self._duplicates: QDialog | None = None
         self._closed = False
 
         self.sidebar = Sidebar(self)
@@ -157,6 +161,8 @@ class MainWindow(QMainWindow):
         status.pause_clicked.connect(ctx.indexing.pause)
         status.resume_clicked.connect(ctx.indexing.resume)
         status.errors_clicked.connect(self.show_errors)
+        ctx.errors.user_message.connect(status.set_message)
+        ctx.errors.bug.connect(self._bug_dialog.show)
 
     def _connect_words(self) -> None:
         """Taught words and feedback on results."""
@@ -258,9 +264,11 @@ class MainWindow(QMainWindow):
             if self._cameras_dirty:
                 self.refresh_cameras()
 
-        self.ctx.io_runner.run(
-            lambda: search_service.camera_counts(library), done, lambda _exc: done(None)
-        )
+        def failed(exc: BaseException) -> None:
+            self.ctx.errors.report(exc, "Cannot read the cameras")
+            done(None)
+
+        self.ctx.io_runner.run(lambda: search_service.camera_counts(library), done, failed)
 
     def _filters_changed(self) -> None:
         self.controller.set_filters(self.filter_bar.filters(), self.filter_bar.describe())
@@ -300,7 +308,7 @@ class MainWindow(QMainWindow):
         self.ctx.io_runner.run(
             lambda: library.add_folder(path),
             added,
-            lambda exc: self.status.set_message(f"Cannot add {path}: {exc}"),
+            lambda exc: self.ctx.errors.report(exc, f"Cannot add {path}"),
         )
 
     def confirm_remove_folder(self, path: str) -> None:
@@ -321,13 +329,17 @@ class MainWindow(QMainWindow):
     def remove_folder(self, path: str) -> None:
         library = self.ctx.library
 
-        def removed(_ok: object) -> None:
+        def job() -> list[str]:
+            library.remove_folder(path)
+            return [f.path for f in library.folders()]
+
+        def removed(folders: list[str]) -> None:
             self.refresh_sidebar()
             self.controller.refresh()
             if self._settings_dialog is not None:
-                self._settings_dialog.set_folders([f.path for f in library.folders()])
+                self._settings_dialog.set_folders(folders)
 
-        self.ctx.io_runner.run(lambda: library.remove_folder(path), removed)
+        self.ctx.io_runner.run(job, removed)
 
     # --- photos -------------------------------------------------------------------------------
     def find_similar(self, path: str) -> None:
@@ -342,7 +354,7 @@ class MainWindow(QMainWindow):
         if self._preview is None:
             ctx = self.ctx
             self._preview = PreviewDialog(
-                ctx.library, ctx.searcher, ctx.thumbnails, ctx.word_vectors, self
+                ctx.library, ctx.searcher, ctx.thumbnails, ctx.word_vectors, self, ctx.errors
             )
             self._preview.open_requested.connect(actions.open_file)
             self._preview.show_in_folder_requested.connect(actions.show_in_folder)
@@ -394,8 +406,15 @@ class MainWindow(QMainWindow):
         )
 
     def show_settings(self) -> None:
+        """Open the settings once the folders are read (on the library worker)."""
+        library = self.ctx.library
+        self.ctx.io_runner.run(lambda: [f.path for f in library.folders()], self._open_settings)
+
+    def _open_settings(self, folders: list[str]) -> None:
+        if self._closed:
+            return
         settings = self.ctx.settings
-        dialog = SettingsDialog(settings, [f.path for f in self.ctx.library.folders()], self)
+        dialog = SettingsDialog(settings, folders, self)
         self._settings_dialog = dialog
         dialog.add_folder_requested.connect(self.choose_folder)
         dialog.remove_folder_requested.connect(self.confirm_remove_folder)
@@ -420,6 +439,9 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def show_duplicates(self) -> None:
+        if self._duplicates is not None and self._duplicates.isVisible():
+            self._duplicates.raise_()  # one at a time: it reads the whole library
+            return
         try:
             module = importlib.import_module("photosearch.gui.duplicates_view")
         except ModuleNotFoundError as exc:
@@ -434,7 +456,11 @@ class MainWindow(QMainWindow):
             )
             box.open()
             return
-        dialog = module.DuplicatesDialog(str(self.ctx.library.path), self)
+        ctx = self.ctx
+        dialog = module.DuplicatesDialog(
+            ctx.library, self, runner=ctx.runner(1, "duplicates"), errors=ctx.errors
+        )
+        self._duplicates = dialog
         dialog.trashed.connect(lambda _paths: self._library_changed())
         dialog.show()
 
@@ -479,4 +505,6 @@ class MainWindow(QMainWindow):
         if self._preview is not None:
             self._preview.shutdown()
             self._preview.close()
+        if self._duplicates is not None:
+            self._duplicates.reject()  # cancels and waits for its work on the library
         self.ctx.shutdown()

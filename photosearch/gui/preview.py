@@ -10,6 +10,7 @@ from photosearch.core.search import Searcher
 from photosearch.core.store import Library, Photo
 from photosearch.core.units import format_bytes
 from photosearch.gui import search_service
+from photosearch.gui.errors import ErrorReporter
 from photosearch.gui.qt import (
     QDialog,
     QFormLayout,
@@ -98,6 +99,7 @@ class PreviewDialog(QDialog):
         thumbnails: ThumbnailLoader,
         word_vectors: str = "",
         parent: QWidget | None = None,
+        errors: ErrorReporter | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Preview")
@@ -105,7 +107,7 @@ class PreviewDialog(QDialog):
         self.library = library
         self.searcher = searcher
         self.word_vectors = word_vectors
-        self._runner = TaskRunner(2, "preview", self)
+        self._runner = TaskRunner(2, "preview", self, errors=errors)
         self._generation = 0
         self.path = ""
         self.photo: Photo | None = None
@@ -187,20 +189,12 @@ class PreviewDialog(QDialog):
         self._generation += 1
         generation = self._generation
         self.path = path
-        self.photo = self.library.photo_by_path(path)
-        photo = self.photo
+        self.photo = None
         self.setWindowTitle(os.path.basename(path))
         self.name.setText(os.path.basename(path))
         self._values["Folder"].setText(os.path.dirname(path))
-        if photo is not None:
-            self._values["Date"].setText(photo_date(photo))
-            self._values["Camera"].setText(photo.camera or "—")
-            dims = f"{photo.width} × {photo.height}" if photo.width and photo.height else "—"
-            self._values["Dimensions"].setText(dims)
-            self._values["File size"].setText(format_bytes(photo.size))
-        else:
-            for key in ("Date", "Camera", "Dimensions", "File size"):
-                self._values[key].setText("—")
+        for key in ("Date", "Camera", "Dimensions", "File size"):
+            self._values[key].setText("…")
         self.image.clear_image("Loading…")
         self._set_tags(None)
         self.strip_model.set_results([], "query")
@@ -208,22 +202,38 @@ class PreviewDialog(QDialog):
         def guard(fn: Any) -> Any:
             return lambda value: fn(value) if generation == self._generation else None
 
+        library = self.library
         self._runner.run(lambda: decode_scaled(path, PREVIEW_SIDE), guard(self._image_loaded))
-        if photo is not None:
-            photo_id, searcher, vectors = (
-                photo.id,
-                self.searcher,
-                self.word_vectors,
-            )
-            self._runner.run(
-                lambda: search_service.photo_tags(searcher, photo_id, word_vectors=vectors),
-                guard(self._set_tags),
-                guard(lambda _exc: self._set_tags([])),
-            )
-            self._runner.run(
-                lambda: search_service.similar_to_photo(searcher, photo_id, SIMILAR_COUNT),
-                guard(lambda results: self.strip_model.set_results(results, "query")),
-            )
+        self._runner.run(lambda: library.photo_by_path(path), guard(self._photo_found))
+
+    def _photo_found(self, photo: Photo | None) -> None:
+        """The photo's record came from the library: its details, then its tags and the similar
+        photos (each read on the worker)."""
+        self.photo = photo
+        if photo is None:
+            for key in ("Date", "Camera", "Dimensions", "File size"):
+                self._values[key].setText("—")
+            return
+        self._values["Date"].setText(photo_date(photo))
+        self._values["Camera"].setText(photo.camera or "—")
+        dims = f"{photo.width} × {photo.height}" if photo.width and photo.height else "—"
+        self._values["Dimensions"].setText(dims)
+        self._values["File size"].setText(format_bytes(photo.size))
+        generation = self._generation
+
+        def guard(fn: Any) -> Any:
+            return lambda value: fn(value) if generation == self._generation else None
+
+        photo_id, searcher, vectors = photo.id, self.searcher, self.word_vectors
+        self._runner.run(
+            lambda: search_service.photo_tags(searcher, photo_id, word_vectors=vectors),
+            guard(self._set_tags),
+            guard(lambda _exc: self._set_tags([])),
+        )
+        self._runner.run(
+            lambda: search_service.similar_to_photo(searcher, photo_id, SIMILAR_COUNT),
+            guard(lambda results: self.strip_model.set_results(results, "query")),
+        )
 
     def _image_loaded(self, image: QImage) -> None:
         if image.isNull():

@@ -14,28 +14,25 @@ import logging
 import threading
 from typing import Any
 
+from photosearch.core.errors import QueryError, TaughtWordProblem
 from photosearch.core.search import Filters, Result, Searcher
 from photosearch.core.store import Library, path_from_db
 from photosearch.core.text_search import Outcome, TextSearcher, build_library_embedder
 
 log = logging.getLogger(__name__)
 
-# Exceptions of the text and teach modules whose message is meant for the user (unknown words, bad syntax).
-QUERY_ERROR_NAMES = ("UnknownQueryError", "QuerySyntaxError", "QueryError", "TeachError")
 DEFAULT_K = 1000  # results of a query; the library view itself is not capped
 
 
-class TextSearchUnavailable(Exception):
+class TextSearchUnavailable(QueryError):
     """Text search is not installed in this build. The message is user-facing."""
 
 
 def query_problem(exc: BaseException) -> str | None:
-    """The user-facing message of a query the user should rephrase, else None (a real error)."""
-    if isinstance(exc, TextSearchUnavailable):
-        return str(exc)
-    for cls in type(exc).__mro__:
-        if cls.__name__ in QUERY_ERROR_NAMES:
-            return str(exc) or "the query could not be understood"
+    """The user-facing message of a query the user should rephrase (unknown words, bad syntax, a
+    taught word that cannot be used), else None."""
+    if isinstance(exc, (QueryError, TaughtWordProblem)):
+        return str(exc) or "the query could not be understood"
     return None
 
 
@@ -87,8 +84,8 @@ def run_query(
 ) -> Outcome:
     """Photos for a query: words (the text-search query language), an example image, or both.
 
-    Raises :class:`TextSearchUnavailable` or the text module's query errors (see
-    :func:`query_problem`) for queries the user should change.
+    Raises a :class:`~photosearch.core.errors.QueryError` (see :func:`query_problem`) for
+    queries the user should change.
     """
     text = text.strip()
     if not text and image_path:

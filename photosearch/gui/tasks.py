@@ -2,7 +2,14 @@
 error back on the GUI thread by signal (after Anki's ``QueryOp`` and Picard's ``run_task``).
 
 Workers never touch widgets; callbacks run on the GUI thread. Each :class:`TaskRunner` owns its
-own thread pool, so each resource gets its own (searches on one thread, thumbnails on a few).
+own thread pool, so each resource gets its own (searches on one thread, library reads on
+another). This is the app's one way to run background work; the thumbnail loader's decode pool
+(:mod:`photosearch.gui.thumbnails`) is the one exception, for image decoding only.
+
+A job's failure goes to its ``on_failure`` callback; without one it goes to the runner's
+:class:`~photosearch.gui.errors.ErrorReporter` (a user error to the status bar, a bug to the
+log and a dialog), so no failure is only logged. :class:`SyncRunner` runs jobs inline, for
+unit tests.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from photosearch.gui.errors import ErrorReporter
 from photosearch.gui.qt import QObject, QRunnable, QThreadPool, Signal
 
 log = logging.getLogger(__name__)
@@ -43,9 +51,16 @@ class TaskRunner(QObject):
 
     _finished = Signal(int, bool, object)
 
-    def __init__(self, threads: int = 1, name: str = "worker", parent: QObject | None = None):
+    def __init__(
+        self,
+        threads: int = 1,
+        name: str = "worker",
+        parent: QObject | None = None,
+        errors: ErrorReporter | None = None,
+    ):
         super().__init__(parent)
         self.name = name
+        self.errors = errors
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(threads)
         self._pool.setObjectName(name)
@@ -116,6 +131,31 @@ class TaskRunner(QObject):
             if on_success is not None:
                 on_success(value)
         elif on_failure is not None:
-            on_failure(value)
+            on_failure(value)  # type: ignore[arg-type]
+        elif self.errors is not None:
+            self.errors.report(value)  # type: ignore[arg-type]
         else:
             log.error("background task failed", exc_info=value)  # type: ignore[arg-type]
+
+
+class SyncRunner(TaskRunner):
+    """A :class:`TaskRunner` that runs each job at once on the calling thread, callbacks
+    included: for unit tests that want no threads (after Picard's synchronous test pool)."""
+
+    def run(
+        self,
+        fn: Callable[[], Any],
+        on_success: Callback | None = None,
+        on_failure: Callback | None = None,
+    ) -> int:
+        if self._closed:
+            return -1
+        task_id = next(self._ids)
+        self._callbacks[task_id] = (on_success, on_failure)
+        try:
+            result = fn()
+        except Exception as exc:
+            self._on_finished(task_id, False, exc)
+        else:
+            self._on_finished(task_id, True, result)
+        return task_id

@@ -93,9 +93,3 @@ def _feedback(searcher: Searcher, word_vectors: str) -> Any:
 
 def describe_count(n: int, what: str = "photo") -> str:
     return f"{n:,} {what}{'s' if n != 1 else ''}"
-
-
-def plain(exc: BaseException) -> str:
-    """A core error's message as a sentence for the window."""
-    text = str(exc) or type(exc).__name__
-    return text[:1].upper() + text[1:]

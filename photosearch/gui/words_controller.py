@@ -11,11 +11,12 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from photosearch.core.teach.words import TaughtWord, TeachError
+from photosearch.core.errors import UserError
+from photosearch.core.teach.words import TaughtWord
 from photosearch.gui import teach_service
 from photosearch.gui.context import AppContext
+from photosearch.gui.errors import plain
 from photosearch.gui.qt import QMessageBox, QObject, QWidget, Signal
-from photosearch.gui.search_service import TextSearchUnavailable
 from photosearch.gui.word_dialog import WordDialog, rename_dialog, save_dialog, teach_dialog
 
 log = logging.getLogger(__name__)
@@ -173,10 +174,10 @@ class WordsController(QObject):
 
     def _run(self, job: Callable[[], Any], done: Callable[[Any], None], failing: str) -> None:
         def failed(exc: BaseException) -> None:
-            if isinstance(exc, (TeachError, TextSearchUnavailable)):
+            if isinstance(exc, UserError):
                 self.message.emit(f"{failing}: {exc}")
                 return
-            log.error("%s", failing, exc_info=exc)
-            self.message.emit(f"{failing}: {teach_service.plain(exc)}")
+            self.ctx.errors.report(exc, failing)  # a bug: the log and a dialog
+            self.message.emit(f"{failing}: {plain(exc)}")
 
         self.ctx.io_runner.run(job, done, failed)

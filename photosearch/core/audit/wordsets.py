@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from photosearch.core.errors import WordSpaceProblem
 from photosearch.core.resources import resource_path
 
 FORMAT = "photosearch-audit-wordsets"
@@ -67,7 +68,7 @@ class WordSets:
         return frozenset(words)
 
 
-class WordSetsError(Exception):
+class WordSetsError(WordSpaceProblem):
     """The word-list file cannot be used. Message is user-facing."""
 
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from photosearch.core.errors import TaughtWordProblem
+
 METHODS = ("prototype", "logistic")
 DEFAULT_METHOD = "logistic"
 BACKGROUND_SAMPLE = 1000  # library photos taken as background: a fixed cost at any library size
@@ -29,7 +31,7 @@ RIDGE = 0.01
 NEWTON_STEPS = 8
 
 
-class FitError(ValueError):
+class FitError(TaughtWordProblem, ValueError):
     """The examples cannot make a word (message is user-facing)."""
 
 

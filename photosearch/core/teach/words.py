@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from photosearch.core.errors import TaughtWordProblem
 from photosearch.core.store import Library
 from photosearch.core.teach import store
 from photosearch.core.teach.fit import (
@@ -40,7 +41,7 @@ EXPORT_VERSION = 1
 _TOKEN = re.compile(r"\w+")
 
 
-class TeachError(ValueError):
+class TeachError(TaughtWordProblem, ValueError):
     """Bad input for teaching (message is user-facing); nothing was changed."""
 
 

@@ -23,13 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
+from photosearch.core.errors import WordSpaceProblem
 from photosearch.core.text.semantic import SemanticModel, default_model
 from photosearch.core.text.wordspace import normalize
 
 FORMAT = "photosearch-projection"
 
 
-class ProjectionError(Exception):
+class ProjectionError(WordSpaceProblem):
     """A projection file cannot be used, or training cannot run. Message is user-facing."""
 
 

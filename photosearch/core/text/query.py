@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from photosearch.core.errors import QueryError
 from photosearch.core.imagenet import NUM_CLASSES
 from photosearch.core.text.semantic import Concept, SemanticModel, UnknownQueryError, default_model
 from photosearch.core.text.wordspace import normalize
@@ -30,7 +31,7 @@ _WEIGHT_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*:\s*")
 _MINUS_RE = re.compile(r"(?:^|(?<=\s))-(?=\S)")
 
 
-class QuerySyntaxError(ValueError):
+class QuerySyntaxError(QueryError, ValueError):
     """The query text cannot be parsed. Message is user-facing."""
 
 

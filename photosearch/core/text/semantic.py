@@ -20,6 +20,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from photosearch.core.errors import QueryError
 from photosearch.core.imagenet import NUM_CLASSES, class_names, classes_by_name, imagenet_classes
 from photosearch.core.text.relatedness import ClassRelatedness
 from photosearch.core.text.stopwords import STOP_WORDS
@@ -82,7 +83,7 @@ class Concept:
         return self.vector is not None or bool(self.class_weights.any())
 
 
-class UnknownQueryError(ValueError):
+class UnknownQueryError(QueryError, ValueError):
     """No word of the query is known to the word space or to WordNet. Message is user-facing."""
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from photosearch.core.errors import WordSpaceProblem
 from photosearch.core.resources import resource_path
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ _SAMPLE = 4 << 20  # bytes hashed from each end of a large user file for its spa
 _WORD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9'&.-]*[A-Za-z0-9]|[A-Za-z0-9]")
 
 
-class WordSpaceError(Exception):
+class WordSpaceError(WordSpaceProblem):
     """A word-vector file cannot be used. The message is meant for the user."""
 
 
