@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
 
     encoder = load_encoder_from(args)
     names = class_names()
-    out = []
+    out: list[dict[str, Any]] = []
     status = 0
     for path in args.images:
         try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from photosearch.cli.common import (
     CommandError,
@@ -17,6 +19,9 @@ from photosearch.cli.common import (
 )
 from photosearch.cli.filters import add_filter_options, filters_from
 from photosearch.cli.similar_cmd import print_results
+
+if TYPE_CHECKING:
+    from photosearch.core.search import Result
 
 QUERY_HELP = """query language:
   beach at sunset      words and phrases
@@ -85,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_with_boundary(results, good: int) -> None:  # type: ignore[no-untyped-def]
+def print_with_boundary(results: Sequence[Result], good: int) -> None:
     """Plain results of a text query: the good matches, then a line before the weaker ones."""
     print(f"{good} good {'match' if good == 1 else 'matches'}")
     weak = False

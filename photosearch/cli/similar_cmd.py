@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from photosearch.cli.common import (
     CommandError,
@@ -15,6 +17,9 @@ from photosearch.cli.common import (
     print_json,
 )
 from photosearch.cli.filters import add_filter_options, filters_from
+
+if TYPE_CHECKING:
+    from photosearch.core.search import Result
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_results(results, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def print_results(results: Sequence[Result], as_json: bool) -> None:
     if as_json:
         print_json([r.as_dict() for r in results])
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from photosearch.cli.common import (
     absolute,
@@ -32,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from photosearch.core.search import Searcher
     from photosearch.core.text_search import TextSearcher
 
-    out = []
+    out: list[dict[str, Any]] = []
     with open_library(args) as library:
         texts = TextSearcher(
             Searcher(library, lambda: load_encoder_from(args)),

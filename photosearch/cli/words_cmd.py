@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import TYPE_CHECKING, Any
 
 from photosearch.cli.common import (
     CommandError,
@@ -12,6 +13,9 @@ from photosearch.cli.common import (
     open_library,
     print_json,
 )
+
+if TYPE_CHECKING:
+    from photosearch.core.teach.words import Words
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -66,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _act(words, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _act(words: Words, args: argparse.Namespace) -> Any:
     if args.action is None:
         return [w.as_dict() for w in words.list_words()]
     if args.action == "remove":

@@ -6,6 +6,7 @@ for the sidebar and status bar, thumbnails (a few threads), the model loader and
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -25,7 +26,15 @@ log = logging.getLogger(__name__)
 
 POLL_MS = 500
 INTEGRITY_POLL_MS = 3_600_000  # how often a running app asks whether a damage check is due
-_DEFAULT = object()
+
+
+class _Default(enum.Enum):
+    """The type of "argument not given" where None means something else (no semantic model)."""
+
+    TOKEN = 0
+
+
+_DEFAULT = _Default.TOKEN
 
 
 class LibraryMonitor(QObject):
@@ -66,7 +75,7 @@ class AppContext(QObject):
         library: Library,
         settings: Settings | None = None,
         encoder_factory: EncoderFactory | None = None,
-        semantic_factory: Callable[[], Any] | None | object = _DEFAULT,
+        semantic_factory: Callable[[], Any] | None | _Default = _DEFAULT,
         thumbnail_cache: ThumbnailCache | None = None,
         parent: QObject | None = None,
     ) -> None:
@@ -84,7 +93,7 @@ class AppContext(QObject):
             library,
             self.models,
             semantic_factory,
-            self,  # type: ignore[arg-type]
+            self,
         )
         self.monitor = LibraryMonitor(library, parent=self)
         # The periodic whole-file check has its own thread: it may read for seconds.

@@ -191,7 +191,7 @@ class IndexingService(QObject):
             self._start_watcher_now()
 
     def _throttled(self) -> Callable[[Any], None]:
-        last = [0.0, ""]
+        last: list[Any] = [0.0, ""]  # when and in which phase progress was last sent
 
         def report(progress: Any) -> None:
             now = time.monotonic()
