@@ -10,19 +10,21 @@ import numpy as np
 
 from photosearch.cli.common import (
     absolute,
-    add_json_option,
-    add_model_options,
+    json_options,
     load_encoder_from,
+    model_options,
     print_json,
 )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("classify", help="top-5 ImageNet labels of images")
+    p = sub.add_parser(
+        "classify",
+        help="top-5 ImageNet labels of images",
+        parents=[json_options(), model_options()],
+    )
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p.add_argument("-k", type=int, default=5, help="labels per image (default 5)")
-    add_json_option(p)
-    add_model_options(p)
     p.set_defaults(func=run)
 
 
