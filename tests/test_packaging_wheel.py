@@ -25,6 +25,8 @@ pytestmark = pytest.mark.packaging
 def run(
     cmd: list[str], cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
+    # Never the caller's PYTHONPATH: it may point at the checkout, and the wheel must run on its own.
+    env = {k: v for k, v in (os.environ if env is None else env).items() if k != "PYTHONPATH"}
     out = subprocess.run(
         cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False
     )
