@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import sysconfig
 import venv
 from pathlib import Path
 
@@ -61,7 +60,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
             [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], work
         ).stdout.strip()
     )
-    (site / "borrowed-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # Every package folder of the test environment, not only its own: a worktree's venv may
+    # borrow its packages from another through a .pth file, which the fresh one does not read.
+    borrowed = [p for p in sys.path if Path(p).name == "site-packages"]
+    (site / "borrowed-deps.pth").write_text("".join(f"{p}\n" for p in borrowed))
     run(
         [
             sys.executable,
