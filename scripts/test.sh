@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up the environment and run every check: ruff (lint + format), mypy on photosearch/core,
+# Set up the environment and run every check: ruff (lint + format), mypy on photosearch/,
 # pytest. Every step runs; the exit status is non-zero if any failed. Extra arguments go to pytest.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +8,7 @@ export QT_QPA_PLATFORM=offscreen
 failed=()
 echo "== ruff check" && "$venv/bin/ruff" check . || failed+=("ruff check")
 echo "== ruff format --check" && "$venv/bin/ruff" format --check . || failed+=("ruff format")
-echo "== mypy photosearch/core" && "$venv/bin/mypy" photosearch/core || failed+=("mypy")
+echo "== mypy photosearch" && "$venv/bin/mypy" photosearch || failed+=("mypy")
 echo "== pytest" && "$venv/bin/python" -m pytest "$@" || failed+=("pytest")
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED: ${failed[*]}"

@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import sysconfig
 import venv
 from pathlib import Path
 
@@ -25,6 +24,8 @@ pytestmark = pytest.mark.packaging
 def run(
     cmd: list[str], cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
+    # Never the caller's PYTHONPATH: it may point at the checkout, and the wheel must run on its own.
+    env = {k: v for k, v in (os.environ if env is None else env).items() if k != "PYTHONPATH"}
     out = subprocess.run(
         cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False
     )
@@ -59,7 +60,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
             [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], work
         ).stdout.strip()
     )
-    (site / "borrowed-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # Every package folder of the test environment, not only its own: a worktree's venv may
+    # borrow its packages from another through a .pth file, which the fresh one does not read.
+    borrowed = [p for p in sys.path if Path(p).name == "site-packages"]
+    (site / "borrowed-deps.pth").write_text("".join(f"{p}\n" for p in borrowed))
     run(
         [
             sys.executable,

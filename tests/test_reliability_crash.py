@@ -219,6 +219,7 @@ def test_sigkill_at_random_moments(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+        server.stdout.close()
     assert kills >= 20, f"only {kills} kills landed in {time.monotonic() - started:.0f} s"
     assert partial >= 5, f"only {partial} kills landed while photos were being embedded"
     print(

@@ -9,9 +9,9 @@ from pathlib import Path
 from photosearch.cli.common import (
     CommandError,
     absolute,
-    add_json_option,
-    add_model_options,
+    json_options,
     load_encoder_from,
+    model_options,
     print_json,
 )
 
@@ -27,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Optionally shows the effect of hard debiasing. See docs/audit.md for what this "
             "measures and its limits."
         ),
+        parents=[json_options(), model_options()],
     )
     p.add_argument(
         "--word-vectors",
@@ -64,8 +65,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(default 20000, fixed seed)",
     )
     p.add_argument("--report", metavar="FILE.html", default=None, help="write an HTML report")
-    add_json_option(p)
-    add_model_options(p)
     p.set_defaults(func=run)
 
 

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 import numpy as np
 
 from photosearch.cli.common import (
     absolute,
-    add_json_option,
-    add_model_options,
+    json_options,
     load_encoder_from,
+    model_options,
     print_json,
 )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("classify", help="top-5 ImageNet labels of images")
+    p = sub.add_parser(
+        "classify",
+        help="top-5 ImageNet labels of images",
+        parents=[json_options(), model_options()],
+    )
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p.add_argument("-k", type=int, default=5, help="labels per image (default 5)")
-    add_json_option(p)
-    add_model_options(p)
     p.set_defaults(func=run)
 
 
@@ -31,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     encoder = load_encoder_from(args)
     names = class_names()
-    out = []
+    out: list[dict[str, Any]] = []
     status = 0
     for path in args.images:
         try:

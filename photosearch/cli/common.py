@@ -21,43 +21,59 @@ class CommandError(UserError):
     """Bad input on the command line; printed without a traceback, exit status 2."""
 
 
-def add_db_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+# Parent parsers (``sub.add_parser(NAME, parents=[...])``) for the options several commands share:
+# one definition of each option, its default and its help. Built afresh for every parser, so a
+# default read from the environment is read when the command line is parsed, as before.
+
+
+def _parent() -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(add_help=False)
+
+
+def db_options() -> argparse.ArgumentParser:
+    parent = _parent()
+    parent.add_argument(
         "--db",
         metavar="PATH",
         default=None,
         help="library database (default: $PHOTOSEARCH_DB, else the platform's data folder)",
     )
+    return parent
 
 
-def add_json_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+def json_options() -> argparse.ArgumentParser:
+    parent = _parent()
+    parent.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    return parent
 
 
-def add_model_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+def model_options() -> argparse.ArgumentParser:
+    parent = _parent()
+    parent.add_argument(
         "--model",
         default=os.environ.get("PHOTOSEARCH_MODEL", "efficientnet_lite0"),
         help="image model (default: efficientnet_lite0; torchvision names when weights are local)",
     )
-    parser.add_argument("--weights", metavar="FILE", default=None, help="model weights file (.pth)")
+    parent.add_argument("--weights", metavar="FILE", default=None, help="model weights file (.pth)")
+    return parent
 
 
-def add_text_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+def text_options() -> argparse.ArgumentParser:
+    parent = _parent()
+    parent.add_argument(
         "--word-vectors",
         metavar="FILE",
         default=None,
         help="word vectors (word2vec/GloVe/fastText, text or binary) instead of the shipped GloVe "
         "50d; remembered by the library, and its text vectors are recomputed (photos not re-read)",
     )
-    parser.add_argument(
+    parent.add_argument(
         "--projection",
         metavar="FILE",
         default=None,
         help="a projection trained with `photosearch train` (remembered by the library)",
     )
-    debias = parser.add_mutually_exclusive_group()
+    debias = parent.add_mutually_exclusive_group()
     debias.add_argument(
         "--debias",
         dest="debias",
@@ -70,6 +86,7 @@ def add_text_options(parser: argparse.ArgumentParser) -> None:
     debias.add_argument(
         "--no-debias", dest="debias", action="store_const", const=False, help="undo --debias"
     )
+    return parent
 
 
 def open_library(args: argparse.Namespace) -> Any:

@@ -7,8 +7,8 @@ import datetime as dt
 
 from photosearch.cli.common import (
     CommandError,
-    add_db_option,
-    add_json_option,
+    db_options,
+    json_options,
     open_library,
     print_json,
 )
@@ -34,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="List groups of exact copies (same bytes) and near-duplicates (resized, "
         "re-encoded, cropped or edited copies, burst shots). Nothing is deleted; the first photo "
         "of each group (largest resolution) is the suggested keeper.",
+        parents=[db_options(), json_options()],
     )
     p.add_argument(
         "--threshold",
@@ -50,8 +51,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="group by the vectors alone, without comparing the photos' pixels (faster, "
         "but photos that merely look alike group too)",
     )
-    add_db_option(p)
-    add_json_option(p)
     p.set_defaults(func=run)
 
 

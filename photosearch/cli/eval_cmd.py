@@ -12,11 +12,11 @@ import numpy as np
 from photosearch.cli.common import (
     CommandError,
     ProgressBar,
-    add_json_option,
-    add_model_options,
-    add_text_options,
+    json_options,
     load_encoder_from,
+    model_options,
     print_json,
+    text_options,
 )
 
 
@@ -27,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Indexes DIR into a temporary database and reports image→image P@10 "
         "(leave-one-out), and per text method text→image P@10, mAP and readable queries. Labels: "
         "sub-folder names, or labels.csv with file,label[,query] (query defaults to the label).",
+        parents=[json_options(), model_options(), text_options()],
     )
     p.add_argument("folder", metavar="DIR")
     p.add_argument("--queries", metavar="CSV", help="file,label,query rows overriding the queries")
@@ -35,9 +36,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also run the photo-free check of every WordNet word with photo classes below it",
     )
-    add_json_option(p)
-    add_model_options(p)
-    add_text_options(p)
     p.set_defaults(func=run)
 
 

@@ -18,10 +18,13 @@ def parse_date(text: str) -> float:
     raise argparse.ArgumentTypeError(f"not a date (use YYYY-MM-DD): {text}")
 
 
-def add_filter_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--after", type=parse_date, metavar="DATE", help="taken on or after DATE")
-    p.add_argument("--before", type=parse_date, metavar="DATE", help="taken before DATE")
-    p.add_argument("--camera", metavar="NAME", help="camera make/model contains NAME")
+def filter_options() -> argparse.ArgumentParser:
+    """A parent parser (see :mod:`photosearch.cli.common`) of the date and camera filters."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--after", type=parse_date, metavar="DATE", help="taken on or after DATE")
+    parent.add_argument("--before", type=parse_date, metavar="DATE", help="taken before DATE")
+    parent.add_argument("--camera", metavar="NAME", help="camera make/model contains NAME")
+    return parent
 
 
 def filters_from(args: argparse.Namespace) -> Filters | None:

@@ -6,19 +6,21 @@ import argparse
 
 from photosearch.cli.common import (
     CommandError,
-    add_db_option,
-    add_json_option,
+    db_options,
+    json_options,
     open_library,
     print_json,
 )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("folders", help="list, add or remove watched folders")
+    p = sub.add_parser(
+        "folders",
+        help="list, add or remove watched folders",
+        parents=[db_options(), json_options()],
+    )
     p.add_argument("action", nargs="?", choices=("list", "add", "remove"), default="list")
     p.add_argument("paths", nargs="*", metavar="DIR")
-    add_db_option(p)
-    add_json_option(p)
     p.set_defaults(func=run)
 
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from photosearch.cli.common import CommandError, add_db_option
+from photosearch.cli.common import CommandError, db_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("gui", help="open the desktop app (the default)")
+    p = sub.add_parser("gui", help="open the desktop app (the default)", parents=[db_options()])
     p.add_argument(
         "--sample", action="store_true", help="open a demo library of the bundled sample photos"
     )
-    add_db_option(p)
     p.set_defaults(func=run)
 
 

@@ -9,16 +9,16 @@ from typing import Any
 from photosearch.cli.common import (
     CommandError,
     ProgressBar,
-    add_db_option,
     add_folder_args,
-    add_json_option,
-    add_model_options,
-    add_text_options,
     check_folder_args,
+    db_options,
     format_duration,
+    json_options,
     load_encoder_from,
+    model_options,
     open_library,
     print_json,
+    text_options,
 )
 
 
@@ -30,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "folder: new photos are embedded, moved ones keep their embedding, vanished ones leave "
         "the results. Returns when every photo is embedded. While another photosearch process "
         "indexes the same library (the app, `watch`, another `index`), waits for it first.",
+        parents=[db_options(), json_options(), model_options(), text_options()],
     )
     p.add_argument(
         "folders", nargs="*", metavar="DIR", help="folders to add (default: re-sync all)"
@@ -42,10 +43,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--progress", action="store_true", help="show the progress bar even when not a terminal"
     )
-    add_db_option(p)
-    add_json_option(p)
-    add_model_options(p)
-    add_text_options(p)
     p.set_defaults(func=run)
 
 

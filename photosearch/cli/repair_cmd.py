@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from photosearch.cli.common import CommandError, add_db_option
+from photosearch.cli.common import CommandError, db_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,13 +17,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "they can still be read) in its place. Run `photosearch index` afterwards to rebuild. "
         "Refused while the library is open in another photosearch process, and for a library "
         "that passes the integrity check unless --force is given. Photos are never touched.",
+        parents=[db_options()],
     )
     p.add_argument(
         "--force",
         action="store_true",
         help="start afresh even though the library passes the integrity check",
     )
-    add_db_option(p)
     p.set_defaults(func=run)
 
 

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from photosearch.cli.common import (
     CommandError,
     absolute,
-    add_db_option,
-    add_json_option,
-    add_model_options,
-    add_text_options,
+    db_options,
+    json_options,
     load_encoder_from,
+    model_options,
     open_library,
+    text_options,
 )
-from photosearch.cli.filters import add_filter_options, filters_from
+from photosearch.cli.filters import filter_options, filters_from
 from photosearch.cli.similar_cmd import print_results
+
+if TYPE_CHECKING:
+    from photosearch.core.search import Result
 
 QUERY_HELP = """query language:
   beach at sunset      words and phrases
@@ -33,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Find photos that match words, although nobody labelled them.",
         epilog=QUERY_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[filter_options(), db_options(), json_options(), model_options(), text_options()],
     )
     p.add_argument("query", nargs="*", metavar="QUERY", help="words in the query language")
     p.add_argument("-k", type=int, default=20, help="number of results (default 20)")
@@ -43,11 +49,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="PATH",
         help="an example image as a query term",
     )
-    add_filter_options(p)
-    add_db_option(p)
-    add_json_option(p)
-    add_model_options(p)
-    add_text_options(p)
     p.set_defaults(func=run)
 
 
@@ -85,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_with_boundary(results, good: int) -> None:  # type: ignore[no-untyped-def]
+def print_with_boundary(results: Sequence[Result], good: int) -> None:
     """Plain results of a text query: the good matches, then a line before the weaker ones."""
     print(f"{good} good {'match' if good == 1 else 'matches'}")
     weak = False

@@ -3,28 +3,33 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from photosearch.cli.common import (
     CommandError,
     absolute,
-    add_db_option,
-    add_json_option,
-    add_model_options,
+    db_options,
+    json_options,
     load_encoder_from,
+    model_options,
     open_library,
     print_json,
 )
-from photosearch.cli.filters import add_filter_options, filters_from
+from photosearch.cli.filters import filter_options, filters_from
+
+if TYPE_CHECKING:
+    from photosearch.core.search import Result
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("similar", help="find photos that look like an image")
+    p = sub.add_parser(
+        "similar",
+        help="find photos that look like an image",
+        parents=[filter_options(), db_options(), json_options(), model_options()],
+    )
     p.add_argument("image", metavar="IMAGE", help="any image file")
     p.add_argument("-k", type=int, default=20, help="number of results (default 20)")
-    add_filter_options(p)
-    add_db_option(p)
-    add_json_option(p)
-    add_model_options(p)
     p.set_defaults(func=run)
 
 
@@ -40,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_results(results, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def print_results(results: Sequence[Result], as_json: bool) -> None:
     if as_json:
         print_json([r.as_dict() for r in results])
         return

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from photosearch.cli.common import (
-    add_db_option,
-    add_json_option,
+    db_options,
+    json_options,
     open_library,
     print_json,
 )
@@ -14,15 +14,17 @@ from photosearch.core.units import format_bytes
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("status", help="counts per status, folders, database size, model")
+    p = sub.add_parser(
+        "status",
+        help="counts per status, folders, database size, model",
+        parents=[db_options(), json_options()],
+    )
     p.add_argument(
         "--check",
         action="store_true",
         help="first check the whole database file for damage (PRAGMA quick_check; exit "
         "status 3 with the repair hint when it is damaged)",
     )
-    add_db_option(p)
-    add_json_option(p)
     p.set_defaults(func=run)
 
 

@@ -3,27 +3,28 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from photosearch.cli.common import (
     absolute,
-    add_db_option,
-    add_json_option,
-    add_model_options,
-    add_text_options,
+    db_options,
+    json_options,
     load_encoder_from,
+    model_options,
     open_library,
     print_json,
+    text_options,
 )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("tags", help="words that describe a photo")
+    p = sub.add_parser(
+        "tags",
+        help="words that describe a photo",
+        parents=[db_options(), json_options(), model_options(), text_options()],
+    )
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files, in the library or not")
     p.add_argument("-n", type=int, default=8, help="tags per photo (default 8)")
-    add_db_option(p)
-    add_json_option(p)
-    add_model_options(p)
-    add_text_options(p)
     p.set_defaults(func=run)
 
 
@@ -32,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from photosearch.core.search import Searcher
     from photosearch.core.text_search import TextSearcher
 
-    out = []
+    out: list[dict[str, Any]] = []
     with open_library(args) as library:
         texts = TextSearcher(
             Searcher(library, lambda: load_encoder_from(args)),

@@ -7,8 +7,8 @@ import argparse
 from photosearch.cli.common import (
     CommandError,
     absolute,
-    add_db_option,
-    add_json_option,
+    db_options,
+    json_options,
     open_library,
     print_json,
 )
@@ -22,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "that do not). The word then works in searches (`photosearch search WORD`, `WORD + snow`) "
         "and tags, for the photos indexed now and later. Teaching a word again adds to its "
         "examples. See `photosearch words`.",
+        parents=[db_options(), json_options()],
     )
     p.add_argument("word", metavar="WORD", help="the word (quote a phrase)")
     p.add_argument("photos", nargs="+", metavar="PHOTO", help="photos of the library that show it")
@@ -34,8 +35,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="photos that do not show it",
     )
     p.add_argument("--replace", action="store_true", help="forget the word's earlier examples")
-    add_db_option(p)
-    add_json_option(p)
     p.set_defaults(func=run)
 
 

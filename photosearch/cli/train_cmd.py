@@ -11,10 +11,10 @@ import sys
 
 from photosearch.cli.common import (
     CommandError,
-    add_db_option,
-    add_json_option,
-    add_model_options,
+    db_options,
+    json_options,
     load_encoder_from,
+    model_options,
     open_library,
     print_json,
 )
@@ -29,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "photos must be in the library: photosearch index DIR first. With --out FILE, train the "
         "older DeViSE-style projection instead (a linear map from the image model's vectors to "
         "the word space, used with --projection FILE).",
+        parents=[model_options(), db_options(), json_options()],
     )
     p.add_argument("folder", metavar="DIR")
     p.add_argument(
@@ -42,9 +43,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--epochs", type=int, default=60, help="projection only")
     p.add_argument("--word-vectors", metavar="FILE", default=None, help="projection only")
-    add_model_options(p)
-    add_db_option(p)
-    add_json_option(p)
     p.set_defaults(func=run)
 
 

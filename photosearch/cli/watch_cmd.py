@@ -16,13 +16,13 @@ from typing import Any
 
 from photosearch.cli.common import (
     CommandError,
-    add_db_option,
     add_folder_args,
-    add_model_options,
-    add_text_options,
     check_folder_args,
+    db_options,
     load_encoder_from,
+    model_options,
     open_library,
+    text_options,
 )
 from photosearch.core.db import DatabaseError
 
@@ -40,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "interrupted (Ctrl+C / SIGTERM stop it cleanly). Every "
         f"{INTEGRITY_CHECK_DAYS} days it checks the whole database file for damage and stops, "
         "exit status 3, if it finds any.",
+        parents=[db_options(), model_options(), text_options()],
     )
     p.add_argument("folders", nargs="*", metavar="DIR", help="folders to add first (remembered)")
     p.add_argument(
@@ -62,9 +63,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=32, help="photos per inference batch")
     p.add_argument("--workers", type=int, default=None, help="decode threads")
     p.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
-    add_db_option(p)
-    add_model_options(p)
-    add_text_options(p)
     p.set_defaults(func=run)
 
 

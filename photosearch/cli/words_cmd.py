@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import TYPE_CHECKING, Any
 
 from photosearch.cli.common import (
     CommandError,
-    add_db_option,
-    add_json_option,
+    db_options,
+    json_options,
     open_library,
     print_json,
 )
+
+if TYPE_CHECKING:
+    from photosearch.core.teach.words import Words
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,27 +24,27 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="the words you taught (list, rename, remove, export, import)",
         description="Without an action, list the taught words. Export files are JSON and can be "
         "imported into any library that uses the same image model.",
+        parents=[db_options(), json_options()],
     )
+    # --db and --json are taken after the action too; their default SUPPRESS keeps a value given
+    # before it (`words --db X remove W`) instead of resetting it to the default.
+    again = argparse.ArgumentParser(add_help=False)
+    again.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help="library database")
+    again.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
     actions = p.add_subparsers(dest="action", metavar="ACTION")
-    remove = actions.add_parser("remove", help="forget a taught word")
+    remove = actions.add_parser("remove", help="forget a taught word", parents=[again])
     remove.add_argument("word", metavar="WORD")
-    rename = actions.add_parser("rename", help="rename a taught word")
+    rename = actions.add_parser("rename", help="rename a taught word", parents=[again])
     rename.add_argument("word", metavar="WORD")
     rename.add_argument("new", metavar="NEW")
-    export = actions.add_parser("export", help="write every taught word to a JSON file")
+    export = actions.add_parser(
+        "export", help="write every taught word to a JSON file", parents=[again]
+    )
     export.add_argument("file", metavar="FILE")
-    imp = actions.add_parser("import", help="add the words of an exported JSON file")
+    imp = actions.add_parser(
+        "import", help="add the words of an exported JSON file", parents=[again]
+    )
     imp.add_argument("file", metavar="FILE")
-    add_db_option(p)
-    add_json_option(p)
-    for parser in (remove, rename, export, imp):  # also after the action; SUPPRESS keeps a
-        # value given before it (`words --db X remove W`) instead of resetting it to the default
-        parser.add_argument(
-            "--db", metavar="PATH", default=argparse.SUPPRESS, help="library database"
-        )
-        parser.add_argument(
-            "--json", action="store_true", default=argparse.SUPPRESS, help="print JSON"
-        )
     p.set_defaults(func=run)
 
 
@@ -66,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _act(words, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _act(words: Words, args: argparse.Namespace) -> Any:
     if args.action is None:
         return [w.as_dict() for w in words.list_words()]
     if args.action == "remove":

@@ -57,7 +57,7 @@ def driver_name() -> str:
     except ImportError:
         pass
     try:
-        import pysqlite3  # type: ignore[import-not-found]  # noqa: F401
+        import pysqlite3  # noqa: F401
 
         return "pysqlite3"
     except ImportError:
@@ -141,7 +141,7 @@ class Database:
             conn.enable_load_extension(False)
             return conn
         if self.driver == "pysqlite3":
-            from pysqlite3 import dbapi2 as sqlite  # type: ignore[import-not-found]
+            from pysqlite3 import dbapi2 as sqlite
         else:
             import sqlite3 as sqlite
         uri = f"file:{self.path}?mode=ro" if self.readonly else f"file:{self.path}"

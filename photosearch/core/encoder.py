@@ -338,7 +338,7 @@ def _torchvision_weights_file(name: str) -> tuple[Path | None, Any]:
         raise ModelNotFoundError(
             f"unknown model {name!r}; known: {', '.join(available_models())}"
         ) from exc
-    default = weights_enum.DEFAULT  # type: ignore[attr-defined]
+    default = weights_enum.DEFAULT
     filename = os.path.basename(default.url)
     hub = Path(torch.hub.get_dir()) / "checkpoints" / filename
     return (hub if hub.is_file() else None), default

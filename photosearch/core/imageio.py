@@ -61,7 +61,7 @@ def heif_available() -> bool:
     global _heif_registered
     if _heif_registered is None:
         try:
-            from pillow_heif import register_heif_opener  # type: ignore[import-not-found]
+            from pillow_heif import register_heif_opener
 
             register_heif_opener()
             _heif_registered = True

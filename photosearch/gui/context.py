@@ -8,6 +8,7 @@ Runners come from ``runner_factory`` (:class:`~photosearch.gui.tasks.TaskRunner`
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -27,7 +28,15 @@ from photosearch.gui.thumbnails import ThumbnailCache, ThumbnailLoader
 log = logging.getLogger(__name__)
 
 INTEGRITY_POLL_MS = 3_600_000  # how often a running app asks whether a damage check is due
-_DEFAULT = object()
+
+
+class _Default(enum.Enum):
+    """The type of "argument not given" where None means something else (no semantic model)."""
+
+    TOKEN = 0
+
+
+_DEFAULT = _Default.TOKEN
 
 
 class AppContext(QObject):
@@ -38,7 +47,7 @@ class AppContext(QObject):
         library: Library,
         settings: Settings | None = None,
         encoder_factory: EncoderFactory | None = None,
-        semantic_factory: Callable[[], Any] | None | object = _DEFAULT,
+        semantic_factory: Callable[[], Any] | None | _Default = _DEFAULT,
         thumbnail_cache: ThumbnailCache | None = None,
         parent: QObject | None = None,
         runner_factory: type[TaskRunner] = TaskRunner,
@@ -59,7 +68,7 @@ class AppContext(QObject):
             library,
             self.models,
             semantic_factory,
-            self,  # type: ignore[arg-type]
+            self,
         )
         # The periodic whole-file check has its own thread: it may read for seconds.
         self.check_runner = self.runner(1, "integrity-check")

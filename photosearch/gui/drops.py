@@ -46,7 +46,7 @@ def save_image_data(image: QImage) -> str:
     digest = hashlib.sha1(bytes(bits) if bits is not None else b"").hexdigest()[:20]
     path = folder / f"dropped-{digest}.png"
     if not path.exists():
-        image.save(str(path), "PNG")
+        image.save(str(path), "PNG")  # type: ignore[call-overload]  # stubs: bytes; runtime: str
     return str(path)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from photosearch.gui.qt import QLabel, QPushButton, Qt, QVBoxLayout, QWidget, Signal
+from photosearch.gui.qt import QLabel, QPushButton, Qt, QVBoxLayout, QWidget, Signal, named
 from photosearch.gui.style import app_icon
 
 
@@ -24,12 +24,12 @@ class EmptyState(QWidget):
         self.setObjectName("emptyState")
         self._kind = ""
         self.icon = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
-        self.title = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, objectName="emptyTitle")
+        self.title = named(QLabel(alignment=Qt.AlignmentFlag.AlignCenter), "emptyTitle")
         self.title.setWordWrap(True)
-        self.body = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, objectName="emptyBody")
+        self.body = named(QLabel(alignment=Qt.AlignmentFlag.AlignCenter), "emptyBody")
         self.body.setWordWrap(True)
         self.body.setTextFormat(Qt.TextFormat.PlainText)
-        self.button = QPushButton(objectName="primaryButton")
+        self.button = named(QPushButton(), "primaryButton")
         self.button.clicked.connect(lambda: self.action_clicked.emit(self._kind))
         content = self._content = QWidget(self)
         content.setFixedWidth(500)

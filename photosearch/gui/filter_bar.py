@@ -22,6 +22,7 @@ from photosearch.gui.qt import (
     QToolButton,
     QWidget,
     Signal,
+    named,
 )
 from photosearch.gui.settings import SORTS
 
@@ -60,7 +61,7 @@ class FilterBar(QWidget):
         super().__init__(parent)
         self.setObjectName("filterBar")
         self._today = today
-        self.date_combo = QComboBox(self, objectName="dateFilter")
+        self.date_combo = named(QComboBox(self), "dateFilter")
         for key, label in DATE_CHOICES:
             self.date_combo.addItem(label, key)
         self.date_combo.setToolTip("Capture date (the file's date when the photo has none)")
@@ -68,16 +69,17 @@ class FilterBar(QWidget):
         self.from_edit = self._date_edit(start.addMonths(-1), "From (inclusive)")
         self.to_edit = self._date_edit(start, "To (inclusive)")
         self.dash = QLabel("–", self)
-        self.camera_combo = QComboBox(self, objectName="cameraFilter")
+        self.camera_combo = named(QComboBox(self), "cameraFilter")
         self.camera_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.camera_combo.setMaximumWidth(240)
         self.set_cameras([])
-        self.sort_combo = QComboBox(self, objectName="sortOrder")
+        self.sort_combo = named(QComboBox(self), "sortOrder")
         for key in SORTS:
             self.sort_combo.addItem(SORT_LABELS[key], key)
         self.sort_combo.setToolTip("Order of the grid (with no search, best match is newest first)")
         self.sort_combo.setCurrentIndex(max(0, self.sort_combo.findData(sort)))
-        self.clear_button = QToolButton(self, objectName="clearFilters", text="Clear filters")
+        self.clear_button = named(QToolButton(self), "clearFilters")
+        self.clear_button.setText("Clear filters")
         self.clear_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.clear_button.clicked.connect(self.clear)
 

@@ -143,7 +143,7 @@ class IndexingService(QObject):
             self.failed.emit(str(error or "the folder watcher stopped"))
 
     def _throttled(self) -> Callable[[Any], None]:
-        last = [0.0, ""]
+        last: list[Any] = [0.0, ""]  # when and in which phase progress was last sent
 
         def report(progress: Any) -> None:
             now = time.monotonic()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+from collections.abc import Callable
 
 from photosearch.core.store import Folder
 from photosearch.gui import actions, drops, search_service
@@ -26,6 +27,7 @@ from photosearch.gui.qt import (
     QFileDialog,
     QKeySequence,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QSplitter,
     Qt,
@@ -91,7 +93,12 @@ class MainWindow(QMainWindow):
 
     # --- building -------------------------------------------------------------------------
     def _build_menus(self) -> None:
-        def action(menu, text, slot, shortcut=None) -> QAction:  # type: ignore[no-untyped-def]
+        def action(
+            menu: QMenu,
+            text: str,
+            slot: Callable[[], object],
+            shortcut: str | QKeySequence.StandardKey | None = None,
+        ) -> QAction:
             act = menu.addAction(text)
             act.triggered.connect(slot)
             if shortcut is not None:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from photosearch.core.search import Result
-from photosearch.gui.qt import QHBoxLayout, QLabel, QPushButton, QStyle, Qt, QWidget, Signal
+from photosearch.gui.qt import QHBoxLayout, QLabel, QPushButton, QStyle, Qt, QWidget, Signal, named
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class NoteLine(QWidget):
         icon = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxInformation)
         self.icon = QLabel(self)
         self.icon.setPixmap(icon.pixmap(14, 14))
-        self.label = QLabel(self, objectName="queryNote")
+        self.label = named(QLabel(self), "queryNote")
         self.label.setTextFormat(Qt.TextFormat.PlainText)
         self.label.setWordWrap(True)
         row = QHBoxLayout(self)
@@ -97,7 +97,7 @@ class WeakerButton(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.button = QPushButton(objectName="weakerButton")
+        self.button = named(QPushButton(), "weakerButton")
         self.button.setAutoDefault(True)  # Enter presses it when it has the focus
         self.button.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # a click leaves the focus be
         self.button.setCursor(Qt.CursorShape.PointingHandCursor)

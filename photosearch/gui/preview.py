@@ -27,6 +27,7 @@ from photosearch.gui.qt import (
     QVBoxLayout,
     QWidget,
     Signal,
+    named,
 )
 from photosearch.gui.results_model import ResultsModel
 from photosearch.gui.results_view import PhotoGrid
@@ -48,7 +49,8 @@ class ScaledImage(QLabel):
     """Shows a pixmap as large as fits, keeping its aspect ratio."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent, objectName="previewImage")
+        super().__init__(parent)
+        self.setObjectName("previewImage")
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setMinimumSize(320, 240)
         # Ignored: the pixmap must not feed back into the layout (a QLabel otherwise grows to its
@@ -113,7 +115,7 @@ class PreviewDialog(QDialog):
         self.photo: Photo | None = None
 
         self.image = ScaledImage(self)
-        self.name = QLabel(objectName="previewName")
+        self.name = named(QLabel(), "previewName")
         self.name.setWordWrap(True)
         self.name.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.details = QFormLayout()
@@ -121,18 +123,18 @@ class PreviewDialog(QDialog):
         self.details.setVerticalSpacing(6)
         self._values: dict[str, QLabel] = {}
         for key in ("Date", "Camera", "Dimensions", "File size", "Folder"):
-            value = QLabel(objectName="previewValue")
+            value = named(QLabel(), "previewValue")
             value.setWordWrap(True)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             self._values[key] = value
-            self.details.addRow(QLabel(key, objectName="previewKey"), value)
+            self.details.addRow(named(QLabel(key), "previewKey"), value)
         self.tags = QWidget()
         self.tags_layout = FlowRow(self.tags)
-        open_button = QPushButton("Open", objectName="primaryButton")
+        open_button = named(QPushButton("Open"), "primaryButton")
         open_button.clicked.connect(lambda: self.open_requested.emit(self.path))
-        similar_button = QPushButton("Find Similar", objectName="secondaryButton")
+        similar_button = named(QPushButton("Find Similar"), "secondaryButton")
         similar_button.clicked.connect(self._find_similar)
-        folder_button = QPushButton("Show in Folder", objectName="secondaryButton")
+        folder_button = named(QPushButton("Show in Folder"), "secondaryButton")
         folder_button.clicked.connect(lambda: self.show_in_folder_requested.emit(self.path))
 
         side = QVBoxLayout()
@@ -141,7 +143,7 @@ class PreviewDialog(QDialog):
         side.addWidget(self.name)
         side.addLayout(self.details)
         side.addSpacing(4)
-        side.addWidget(QLabel("TAGS", objectName="sectionTitle"))
+        side.addWidget(named(QLabel("TAGS"), "sectionTitle"))
         side.addWidget(self.tags)
         side.addStretch(1)
         buttons = QHBoxLayout()
@@ -161,16 +163,12 @@ class PreviewDialog(QDialog):
         self.strip.setFixedHeight(STRIP_CELL + 18)
         self.strip.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.strip.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.strip.clicked.connect(
-            lambda index: self.show_photo(self.strip_model.result(index.row()).path)
-        )  # type: ignore[union-attr]
-        self.strip.open_requested.connect(
-            lambda row: self.show_photo(self.strip_model.result(row).path)  # type: ignore[union-attr]
-        )
+        self.strip.clicked.connect(lambda index: self._show_strip_row(index.row()))
+        self.strip.open_requested.connect(self._show_strip_row)
         strip_box = QVBoxLayout()
         strip_box.setContentsMargins(14, 8, 14, 10)
         strip_box.setSpacing(4)
-        strip_box.addWidget(QLabel("SIMILAR PHOTOS", objectName="sectionTitle"))
+        strip_box.addWidget(named(QLabel("SIMILAR PHOTOS"), "sectionTitle"))
         strip_box.addWidget(self.strip)
 
         top = QHBoxLayout()
@@ -185,6 +183,11 @@ class PreviewDialog(QDialog):
         layout.addLayout(strip_box)
 
     # --- showing a photo --------------------------------------------------------------------
+    def _show_strip_row(self, row: int) -> None:
+        result = self.strip_model.result(row)
+        if result is not None:
+            self.show_photo(result.path)
+
     def show_photo(self, path: str) -> None:
         self._generation += 1
         generation = self._generation
@@ -244,12 +247,12 @@ class PreviewDialog(QDialog):
     def _set_tags(self, tags: list[str] | None) -> None:
         self.tags_layout.clear()
         if tags is None:
-            self.tags_layout.add(QLabel("…", objectName="previewKey"))
+            self.tags_layout.add(named(QLabel("…"), "previewKey"))
         elif not tags:
-            self.tags_layout.add(QLabel("none yet", objectName="previewKey"))
+            self.tags_layout.add(named(QLabel("none yet"), "previewKey"))
         else:
             for tag in tags:
-                self.tags_layout.add(QLabel(tag, objectName="tag"))
+                self.tags_layout.add(named(QLabel(tag), "tag"))
 
     def _find_similar(self) -> None:
         self.similar_requested.emit(self.path)
@@ -295,8 +298,8 @@ class FlowRow:
         self._labels.clear()
         while self.layout.count():
             item = self.layout.takeAt(0)
-            if item.layout() is not None:
-                item.layout().deleteLater()
+            if item is not None and (inner := item.layout()) is not None:
+                inner.deleteLater()
         self._rows.clear()
 
     def add(self, label: QLabel) -> None:

@@ -5,6 +5,8 @@ A Qt binding upgrade (or a switch to another binding) touches this file alone.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from PySide6.QtCore import (
     QAbstractListModel,
     QBuffer,
@@ -106,6 +108,7 @@ from PySide6.QtWidgets import (
 )
 
 __all__ = [
+    "named",
     "QAbstractItemView",
     "QAbstractListModel",
     "QAction",
@@ -200,3 +203,14 @@ __all__ = [
     "Slot",
     "qVersion",
 ]
+
+_Object = TypeVar("_Object", bound=QObject)
+
+
+def named(obj: _Object, name: str) -> _Object:
+    """``obj`` with its object name (what the style sheet's ``#name`` and tests find it by) set.
+
+    PySide6 also takes ``objectName=`` as a constructor keyword, but its type stubs list only a
+    class's own properties, not inherited ones, so mypy rejects that keyword."""
+    obj.setObjectName(name)
+    return obj

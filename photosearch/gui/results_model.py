@@ -108,7 +108,7 @@ class ResultsModel(QAbstractListModel):
 
     def failed_at(self, row: int) -> bool:
         result = self.result(row)
-        return bool(result) and self._thumbs.failed(result.path)  # type: ignore[union-attr]
+        return result is not None and self._thumbs.failed(result.path)
 
     def mark_at(self, row: int) -> bool | None:
         """The row's feedback mark: True (✓), False (✗) or None."""

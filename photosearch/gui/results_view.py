@@ -25,6 +25,7 @@ from photosearch.gui.qt import (
     QPainterPath,
     QPen,
     QPersistentModelIndex,
+    QPoint,
     QRectF,
     QResizeEvent,
     QSize,
@@ -37,6 +38,7 @@ from photosearch.gui.qt import (
     QVBoxLayout,
     QWidget,
     Signal,
+    named,
 )
 from photosearch.gui.results_model import FAILED_ROLE, ID_ROLE, PATH_ROLE, ResultsModel
 from photosearch.gui.style import ACCENT, PLACEHOLDER
@@ -73,12 +75,16 @@ class ThumbnailDelegate(QStyledItemDelegate):
         path.addRoundedRect(rect, RADIUS, RADIUS)
         model = index.model()
         row = index.row()
-        direct = isinstance(model, ResultsModel)
-        pixmap = model.pixmap_at(row) if direct else index.data(Qt.ItemDataRole.DecorationRole)
+        results = model if isinstance(model, ResultsModel) else None
+        pixmap = (
+            results.pixmap_at(row)
+            if results is not None
+            else index.data(Qt.ItemDataRole.DecorationRole)
+        )
         painter.setClipPath(path)
         hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        weak = direct and model.is_weak(row)
+        weak = results is not None and results.is_weak(row)
         if pixmap is not None and not pixmap.isNull():
             if weak and not (hovered or selected):
                 painter.setOpacity(WEAK_OPACITY)
@@ -86,7 +92,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.setOpacity(1.0)
         else:
             painter.fillRect(rect, QColor(PLACEHOLDER))
-            if model.failed_at(row) if direct else index.data(FAILED_ROLE):
+            if results.failed_at(row) if results is not None else index.data(FAILED_ROLE):
                 painter.setPen(QColor("#8c959f"))
                 painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, "cannot open")
         if hovered and self.captions:
@@ -97,7 +103,9 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.fillRect(band, gradient)
             painter.setPen(QColor("white"))
             name = painter.fontMetrics().elidedText(
-                model.name_at(row) if direct else str(index.data(Qt.ItemDataRole.DisplayRole)),
+                results.name_at(row)
+                if results is not None
+                else str(index.data(Qt.ItemDataRole.DisplayRole)),
                 Qt.TextElideMode.ElideMiddle,
                 int(band.width()) - 12,
             )
@@ -107,7 +115,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
                 name,
             )
         painter.setClipping(False)
-        if direct and row == model.weak_from:
+        if results is not None and row == results.weak_from:
             self._paint_boundary(painter, QRectF(option.rect), rect)
         if selected:
             painter.setPen(QPen(QColor(ACCENT), 3))
@@ -115,7 +123,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
         elif hovered:
             painter.setPen(QPen(QColor(0, 0, 0, 40), 1))
             painter.drawRoundedRect(rect.adjusted(0.5, 0.5, -0.5, -0.5), RADIUS, RADIUS)
-        mark = model.mark_at(row) if direct else None
+        mark = results.mark_at(row) if results is not None else None
         if mark is not None:  # last: over the weaker-matches label on a narrow cell
             self._paint_mark(painter, rect, mark)
         painter.restore()
@@ -279,8 +287,8 @@ class ResultsPanel(QWidget):
         self.model = ResultsModel(thumbnails, self)
         self.grid = PhotoGrid(self.model, cell, self)
         self.empty = EmptyState(self)
-        self.title = QLabel(objectName="resultsTitle")
-        self.detail = QLabel(objectName="resultsDetail")
+        self.title = named(QLabel(), "resultsTitle")
+        self.detail = named(QLabel(), "resultsDetail")
         self.note = NoteLine(self)
         self.weaker = WeakerButton(self)
         self.photo_actions = PhotoActions(self.grid, self)
@@ -498,10 +506,10 @@ class ResultsPanel(QWidget):
         menu.addAction("Copy Path", lambda: self.copy_path_requested.emit(path))
         return menu
 
-    def _menu(self, row: int, pos: object) -> None:
+    def _menu(self, row: int, pos: QPoint) -> None:
         menu = self.build_menu(row)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        menu.popup(pos)  # type: ignore[arg-type]
+        menu.popup(pos)
 
     def photo_id_at(self, row: int) -> int | None:
         index = self.model.index(row)

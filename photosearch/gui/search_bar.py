@@ -16,6 +16,7 @@ from photosearch.gui.qt import (
     QToolButton,
     QWidget,
     Signal,
+    named,
 )
 from photosearch.gui.thumbnails import ThumbnailLoader
 
@@ -35,7 +36,8 @@ class QueryChip(QFrame):
         self.thumb.setFixedSize(CHIP_SIDE, CHIP_SIDE)
         self.thumb.setScaledContents(True)
         self.name = QLabel()
-        close = QToolButton(objectName="chipClose", text="✕")
+        close = named(QToolButton(), "chipClose")
+        close.setText("✕")
         close.setToolTip("Remove the image from the search")
         close.setCursor(Qt.CursorShape.PointingHandCursor)
         close.clicked.connect(self.removed)
@@ -92,13 +94,14 @@ class SearchBar(QWidget):
         self._emitted: tuple[str, str] | None = None
         self.chip = QueryChip(self)
         self.chip.hide()
-        self.field = SearchField(self, objectName="searchField")
+        self.field = named(SearchField(self), "searchField")
         self.field.setPlaceholderText(
             "Search your photos: words like “dog on a beach”, or drop a photo here"
         )
         self.field.setClearButtonEnabled(True)
         self.field.setAcceptDrops(False)  # drops go to the window: an image becomes a chip
-        self.settings_button = QToolButton(objectName="flatButton", text="⚙")
+        self.settings_button = named(QToolButton(), "flatButton")
+        self.settings_button.setText("⚙")
         self.settings_button.setToolTip("Settings")
         self.settings_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.settings_button.clicked.connect(self.settings_requested)

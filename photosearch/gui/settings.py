@@ -29,7 +29,7 @@ class Settings:
 
     def _int(self, key: str, default: int) -> int:
         try:
-            return int(self._s.value(key, default))  # type: ignore[arg-type]
+            return int(self._s.value(key, default))  # type: ignore[call-overload]  # typed object
         except (TypeError, ValueError):
             return default
 

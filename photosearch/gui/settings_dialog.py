@@ -18,6 +18,7 @@ from photosearch.gui.qt import (
     QVBoxLayout,
     QWidget,
     Signal,
+    named,
 )
 from photosearch.gui.settings import THUMB_MAX, THUMB_MIN, Settings
 
@@ -47,7 +48,7 @@ class SettingsDialog(QDialog):
 
         self.word_vectors = QLineEdit(settings.word_vectors)
         self.word_vectors.setPlaceholderText("Shipped vectors (GloVe 50d)")
-        browse = QPushButton("Choose…", objectName="secondaryButton")
+        browse = named(QPushButton("Choose…"), "secondaryButton")
         browse.clicked.connect(self._browse_vectors)
         vectors_row = QHBoxLayout()
         vectors_row.addWidget(self.word_vectors, 1)
@@ -70,9 +71,9 @@ class SettingsDialog(QDialog):
         self.folders = QListWidget()
         self.folders.addItems(folders)
         self.folders.setMaximumHeight(140)
-        add = QPushButton("Add…", objectName="secondaryButton")
+        add = named(QPushButton("Add…"), "secondaryButton")
         add.clicked.connect(self.add_folder_requested)
-        remove = QPushButton("Remove", objectName="secondaryButton")
+        remove = named(QPushButton("Remove"), "secondaryButton")
         remove.clicked.connect(self._remove_folder)
         folder_buttons = QVBoxLayout()
         folder_buttons.addWidget(add)

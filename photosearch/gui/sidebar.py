@@ -22,6 +22,7 @@ from photosearch.gui.qt import (
     QVBoxLayout,
     QWidget,
     Signal,
+    named,
 )
 from photosearch.gui.words_section import WordsSection
 
@@ -59,9 +60,9 @@ class FolderInfo:
 class FolderRow(QWidget):
     def __init__(self, info: FolderInfo, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.name = QLabel(objectName="folderName")
-        self.detail = QLabel(objectName="folderDetail")
-        self.warn = QLabel(objectName="folderBadgeWarn")
+        self.name = named(QLabel(), "folderName")
+        self.detail = named(QLabel(), "folderDetail")
+        self.warn = named(QLabel(), "folderBadgeWarn")
         self.status = QLabel()
         self.status.setFixedWidth(14)
         self.status.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -151,8 +152,9 @@ class Sidebar(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setMinimumWidth(200)
         self._rows: dict[str, FolderRow] = {}
-        title = QLabel("FOLDERS", objectName="sidebarTitle")
-        add = QToolButton(objectName="flatButton", text="+")
+        title = named(QLabel("FOLDERS"), "sidebarTitle")
+        add = named(QToolButton(), "flatButton")
+        add.setText("+")
         add.setToolTip("Add a folder (Ctrl+O)")
         add.setCursor(Qt.CursorShape.PointingHandCursor)
         add.clicked.connect(self.add_requested)
@@ -161,17 +163,17 @@ class Sidebar(QWidget):
         header.addWidget(title)
         header.addStretch(1)
         header.addWidget(add)
-        self.list = FolderList(self, objectName="folderList")
+        self.list = named(FolderList(self), "folderList")
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.delete_pressed.connect(self._remove_current)
         self.list.picked.connect(self.folder_selected)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.hint = QLabel(
-            "No folders yet.\nAdd one, or drop a folder on the window.", objectName="folderDetail"
+        self.hint = named(
+            QLabel("No folders yet.\nAdd one, or drop a folder on the window."), "folderDetail"
         )
         self.hint.setWordWrap(True)
-        self.add_button = QPushButton("Add Folder…", objectName="secondaryButton")
+        self.add_button = named(QPushButton("Add Folder…"), "secondaryButton")
         self.add_button.clicked.connect(self.add_requested)
         self.words = WordsSection(self)
         layout = QVBoxLayout(self)
@@ -239,7 +241,7 @@ class Sidebar(QWidget):
         menu = QMenu(self)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         menu.addAction("Show in File Manager", lambda: self.show_requested.emit(path))
-        menu.addAction("Rescan Folders", self.reindex_requested)
+        menu.addAction("Rescan Folders", lambda: self.reindex_requested.emit())
         menu.addSeparator()
         menu.addAction("Remove from Library…", lambda: self.remove_requested.emit(path))
         menu.popup(self.list.viewport().mapToGlobal(pos))

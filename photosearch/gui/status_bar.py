@@ -22,6 +22,7 @@ from photosearch.gui.qt import (
     QVBoxLayout,
     QWidget,
     Signal,
+    named,
 )
 
 
@@ -68,7 +69,7 @@ class IndexProgress(QWidget):
         self.bar = QProgressBar()
         self.bar.setTextVisible(False)
         self.bar.setFixedWidth(160)
-        self.button = QToolButton(objectName="flatButton")
+        self.button = named(QToolButton(), "flatButton")
         self.button.clicked.connect(self._toggle)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 6, 0)
@@ -148,7 +149,7 @@ class StatusBar(QStatusBar):
         self.model_state = QLabel()
         self.progress = IndexProgress(self)
         self.progress.hide()
-        self.errors = QToolButton(objectName="linkButton")
+        self.errors = named(QToolButton(), "linkButton")
         self.errors.hide()
         self.errors.clicked.connect(self.errors_clicked)
         self.damage = QLabel()  # stays until the app closes: searches replace `message`

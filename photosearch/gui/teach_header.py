@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from photosearch.core.teach.words import TaughtWord
-from photosearch.gui.qt import QAction, QHBoxLayout, QLabel, Qt, QToolButton, QWidget, Signal
+from photosearch.gui.qt import QAction, QHBoxLayout, QLabel, Qt, QToolButton, QWidget, Signal, named
 
 
 @dataclass(frozen=True)
@@ -59,9 +59,10 @@ class TaughtLine(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.word = ""
-        self.label = QLabel(self, objectName="taughtNote")
+        self.label = named(QLabel(self), "taughtNote")
         self.label.setTextFormat(Qt.TextFormat.PlainText)
-        self.improve = QToolButton(self, objectName="linkAction", text="Improve…")
+        self.improve = named(QToolButton(self), "linkAction")
+        self.improve.setText("Improve…")
         self.improve.setCursor(Qt.CursorShape.PointingHandCursor)
         self.improve.clicked.connect(lambda: self.improve_requested.emit(self.word))
         row = QHBoxLayout(self)
@@ -89,14 +90,14 @@ class FeedbackBar(QWidget):
 
     def __init__(self, actions: list[QAction], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.label = QLabel(self, objectName="feedbackNote")
+        self.label = named(QLabel(self), "feedbackNote")
         row = QHBoxLayout(self)
         row.setContentsMargins(16, 0, 12, 8)
         row.setSpacing(6)
         row.addWidget(self.label)
         self.buttons = []
         for action in actions:
-            button = QToolButton(self, objectName="feedbackButton")
+            button = named(QToolButton(self), "feedbackButton")
             button.setDefaultAction(action)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
             button.setCursor(Qt.CursorShape.PointingHandCursor)

@@ -105,7 +105,7 @@ def jpeg_bytes(image: QImage, quality: int = 86) -> bytes | None:
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    ok = image.save(buffer, "JPEG", quality)
+    ok = image.save(buffer, "JPEG", quality)  # type: ignore[call-overload]  # stubs: bytes; runtime: str
     buffer.close()
     return bytes(data.data()) if ok else None
 

@@ -17,6 +17,7 @@ from photosearch.gui.qt import (
     Qt,
     QVBoxLayout,
     QWidget,
+    named,
 )
 from photosearch.gui.teach_service import describe_count
 
@@ -44,14 +45,14 @@ class WordDialog(QDialog):
         self.known, self.adding, self.renaming = known, adding, renaming
         self.intro = QLabel(intro, self)
         self.intro.setWordWrap(True)
-        self.field = QLineEdit(self, objectName="wordField")
+        self.field = named(QLineEdit(self), "wordField")
         self.field.setPlaceholderText("a word, e.g. rex, lake house, stapler")
         self.field.setAccessibleName("Word")
         self.completer = QCompleter(QStringListModel(sorted(known), self), self)
         self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.completer.setFilterMode(Qt.MatchFlag.MatchContains)
         self.field.setCompleter(self.completer)
-        self.message = QLabel(self, objectName="wordMessage")
+        self.message = named(QLabel(self), "wordMessage")
         self.message.setWordWrap(True)
         self.message.setTextFormat(Qt.TextFormat.PlainText)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)

@@ -19,6 +19,7 @@ from photosearch.gui.qt import (
     QVBoxLayout,
     QWidget,
     Signal,
+    named,
 )
 
 WORD_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -35,12 +36,12 @@ def examples_text(word: TaughtWord) -> str:
 class WordRow(QWidget):
     def __init__(self, word: TaughtWord, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.name = QLabel(objectName="wordName")
+        self.name = named(QLabel(), "wordName")
         self.name.setTextFormat(Qt.TextFormat.PlainText)
         self.name.setText(
             self.fontMetrics().elidedText(word.word, Qt.TextElideMode.ElideRight, 140)
         )
-        self.count = QLabel(examples_text(word), objectName="folderDetail")
+        self.count = named(QLabel(examples_text(word)), "folderDetail")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(32, 4, 10, 4)
         layout.addWidget(self.name, 1)
@@ -81,7 +82,7 @@ class WordsSection(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._rows: dict[str, WordRow] = {}
-        title = QLabel("YOUR WORDS", objectName="sidebarTitle")
+        title = named(QLabel("YOUR WORDS"), "sidebarTitle")
         title.setContentsMargins(14, 10, 8, 2)
         self.list = WordList(self)
         self.list.setObjectName("folderList")
@@ -91,7 +92,7 @@ class WordsSection(QWidget):
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.picked.connect(self.word_picked)
         self.list.delete_pressed.connect(self.delete_requested)
-        self.hint = QLabel(HINT, objectName="folderDetail")
+        self.hint = named(QLabel(HINT), "folderDetail")
         self.hint.setWordWrap(True)
         self.hint.setContentsMargins(14, 2, 14, 4)
         layout = QVBoxLayout(self)

@@ -220,7 +220,7 @@ def run_weat(space: VectorSource, spec: WeatSpec, **kwargs: int) -> WeatResult:
         names=(spec.x_name, spec.y_name, spec.a_name, spec.b_name),
         test_id=spec.id,
         title=spec.title,
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
     result.role = spec.role
     result.source = spec.source

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
 from photosearch.core.text.semantic import SemanticModel, default_model
 from photosearch.core.text.wordspace import normalize
+
+if TYPE_CHECKING:
+    from photosearch.core.text.projection import Projection
 
 TOP_K = 32  # classes the store keeps per photo
 CONSE_VERSION = "conse1"  # bump when the ConSE computation changes, to force recomputation
@@ -51,7 +54,9 @@ class ProjectionEmbedder:
     """A trained linear projection of the visual features (DeViSE-style), optionally mixed with
     ConSE: ``normalize(mix * projection + (1 - mix) * conse)``."""
 
-    def __init__(self, projection, model: SemanticModel | None = None, mix: float = 1.0) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self, projection: Projection, model: SemanticModel | None = None, mix: float = 1.0
+    ) -> None:
         from photosearch.core.text.projection import Projection
 
         if not isinstance(projection, Projection):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from photosearch.core.text.semantic import UnknownQueryError
+from photosearch.core.text.semantic import SemanticModel, UnknownQueryError
 
 
 @dataclass
@@ -129,7 +129,7 @@ def evaluate_library(
     labels: Sequence[str],
     queries: dict[str, str] | None = None,
     semantic: np.ndarray | None = None,
-    model=None,  # type: ignore[no-untyped-def]
+    model: SemanticModel | None = None,
     methods: dict[str, dict] | None = None,
 ) -> dict:
     """The report of ``photosearch eval``: image->image leave-one-out P@10 of the visual features
@@ -140,7 +140,7 @@ def evaluate_library(
     from dataclasses import replace
 
     from photosearch.core.text.query import LibraryArrays, compile_query, text_scores
-    from photosearch.core.text.semantic import SemanticModel, default_model
+    from photosearch.core.text.semantic import default_model
 
     base = model or default_model()
     labels = list(labels)
@@ -221,7 +221,7 @@ def tag_check(
     semantic: np.ndarray,
     labels: Sequence[str],
     queries: dict[str, str],
-    model=None,  # type: ignore[no-untyped-def]
+    model: SemanticModel | None = None,
     first: int = 5,
 ) -> dict:
     """How well tags describe photos, without a list of expected tags:
@@ -275,7 +275,7 @@ def match_check(
     semantic: np.ndarray,
     labels: Sequence[str],
     queries: dict[str, str],
-    model=None,  # type: ignore[no-untyped-def]
+    model: SemanticModel | None = None,
 ) -> dict:
     """Precision and recall of the "good" matches of each label's query (query.GOOD_MATCH), summed
     over the labels: is the boundary between good and weak matches honest?"""

@@ -20,12 +20,19 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from photosearch.core.errors import WordSpaceProblem
 from photosearch.core.text.semantic import SemanticModel, default_model
 from photosearch.core.text.wordspace import normalize
+
+if TYPE_CHECKING:
+    import torch
+
+    from photosearch.core.encoder import ImageEncoder
+    from photosearch.core.lean_encoder import LeanEncoder
 
 FORMAT = "photosearch-projection"
 
@@ -182,7 +189,9 @@ def train_projection(
     return TrainResult(Projection(matrix, model.space_id, mix, meta), losses)
 
 
-def _loss(projected, targets, y, kind: str, margin: float):  # type: ignore[no-untyped-def]
+def _loss(
+    projected: torch.Tensor, targets: torch.Tensor, y: torch.Tensor, kind: str, margin: float
+) -> torch.Tensor:
     import torch
 
     p = torch.nn.functional.normalize(projected, dim=1)
@@ -214,7 +223,7 @@ def train_from_folder(
     folder: str | os.PathLike[str],
     out: str | os.PathLike[str],
     *,
-    encoder=None,  # type: ignore[no-untyped-def]
+    encoder: ImageEncoder | LeanEncoder | None = None,
     model: SemanticModel | None = None,
     loss: str = "rank",
     epochs: int = 60,

@@ -12,12 +12,16 @@ word space.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from photosearch.core.imagenet import class_names
 from photosearch.core.text.semantic import SemanticModel, default_model
 from photosearch.core.text.stopwords import STOP_WORDS
+
+if TYPE_CHECKING:
+    from photosearch.core.text.wordnet import WordNet
 
 MAX_CLASSES = 150  # a synset with more ImageNet classes below it is too general for a tag
 MIN_MASS = 0.08  # probability mass a category needs to be a tag
@@ -98,7 +102,7 @@ def photo_tags(
     return ranked[:n]
 
 
-def _defined_with(wordnet, word: str, rows: list[int]) -> bool:  # type: ignore[no-untyped-def]
+def _defined_with(wordnet: WordNet, word: str, rows: list[int]) -> bool:
     """Whether WordNet's definitions tie ``word`` to what the photo shows: it occurs in the gloss
     of one of the photo's classes or categories ("liner: a large commercial *ship*…"), or one
     of them occurs in the gloss of a sense of the word. Word-vector neighbours without such a tie
@@ -115,7 +119,7 @@ def _defined_with(wordnet, word: str, rows: list[int]) -> bool:  # type: ignore[
 _CONCRETE_ROOTS = ("organism", "artifact", "food")
 
 
-def _unseen_visible_thing(wordnet, word: str, mass: dict[int, float]) -> bool:  # type: ignore[no-untyped-def]
+def _unseen_visible_thing(wordnet: WordNet, word: str, mass: dict[int, float]) -> bool:
     """Whether ``word`` mainly names a concrete thing (an organism, an artifact, a food) that the
     classifier does not see in this photo. Such neighbours in the word space ("zebra" next to
     "flamingo", "cat" next to "dog") read as false claims about the photo; scene and activity
@@ -133,7 +137,7 @@ def _unseen_visible_thing(wordnet, word: str, mass: dict[int, float]) -> bool:  
 _roots_cache: dict[int, frozenset[int]] = {}
 
 
-def _concrete_roots(wordnet) -> frozenset[int]:  # type: ignore[no-untyped-def]
+def _concrete_roots(wordnet: WordNet) -> frozenset[int]:
     key = id(wordnet)
     if key not in _roots_cache:
         rows: set[int] = set()

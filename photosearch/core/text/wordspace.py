@@ -14,6 +14,7 @@ import gzip
 import hashlib
 import os
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -114,9 +115,13 @@ class WordSpace:
                 )
             else:
                 no_header = not _has_word2vec_header(path)
-                kv = KeyedVectors.load_word2vec_format(
-                    str(path), binary=False, no_header=no_header, unicode_errors="replace"
-                )
+                with warnings.catch_warnings():
+                    # gensim (4.4) reads a file without a header twice and leaves its second
+                    # handle to the garbage collector, which closes it as the call returns.
+                    warnings.simplefilter("ignore", ResourceWarning)
+                    kv = KeyedVectors.load_word2vec_format(
+                        str(path), binary=False, no_header=no_header, unicode_errors="replace"
+                    )
         except (ValueError, EOFError, UnicodeDecodeError, IndexError, OSError) as exc:
             raise WordSpaceError(f"cannot read word vectors from {path}: {exc}") from exc
         except MemoryError as exc:
