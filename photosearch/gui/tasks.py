@@ -131,7 +131,7 @@ class TaskRunner(QObject):
             if on_success is not None:
                 on_success(value)
         elif on_failure is not None:
-            on_failure(value)  # type: ignore[arg-type]
+            on_failure(value)
         elif self.errors is not None:
             self.errors.report(value)  # type: ignore[arg-type]
         else:
