@@ -22,9 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from photosearch.core.indexing.scanner import ScanResult, file_hash, sync_folders
+from photosearch.core.library.store import Library
 from photosearch.core.resources import sample_photos_dir
-from photosearch.core.scanner import ScanResult, file_hash, sync_folders
-from photosearch.core.store import Library
 
 MODEL = "bench-model"
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from photosearch.cli.output import print_json as print_json
 from photosearch.cli.output import use_safe_streams
-from photosearch.core.db import DatabaseError
+from photosearch.core.library.db import DatabaseError
 
 log = logging.getLogger("photosearch")
 
@@ -73,7 +73,7 @@ def add_text_options(parser: argparse.ArgumentParser) -> None:
 
 
 def open_library(args: argparse.Namespace) -> Any:
-    from photosearch.core.store import Library
+    from photosearch.core.library.store import Library
 
     return Library(args.db)
 
@@ -96,7 +96,8 @@ def add_folder_args(library: Any, args: argparse.Namespace, command: str) -> lis
 
 
 def load_encoder_from(args: argparse.Namespace) -> Any:
-    from photosearch.core.encoding import ModelNotFoundError, load_encoder
+    from photosearch.core.vision.encoding import ModelNotFoundError
+    from photosearch.core.vision.loader import load_encoder
 
     try:
         return load_encoder(
@@ -160,9 +161,9 @@ def format_duration(seconds: float | None) -> str:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from photosearch.core.db import DatabaseCorruptError
-    from photosearch.core.imageio import ImageLoadError
-    from photosearch.core.store import REPAIR_HINT
+    from photosearch.core.library.db import DatabaseCorruptError
+    from photosearch.core.library.store import REPAIR_HINT
+    from photosearch.core.vision.imageio import ImageLoadError
 
     use_safe_streams()
     try:
@@ -189,6 +190,6 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def exc_path(exc: Exception, args: argparse.Namespace) -> str:
-    from photosearch.core.store import default_db_path
+    from photosearch.core.library.store import default_db_path
 
     return str(getattr(args, "db", None) or default_db_path())

@@ -52,9 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from photosearch.core.search import Searcher
+    from photosearch.core.search.searcher import Searcher
+    from photosearch.core.search.text_search import TextSearcher
     from photosearch.core.text import QuerySyntaxError, UnknownQueryError
-    from photosearch.core.text_search import TextSearcher
 
     text = " ".join(args.query).strip()
     if not text and not args.image:

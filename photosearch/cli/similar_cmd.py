@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from photosearch.core.search import Searcher
+    from photosearch.core.search.searcher import Searcher
 
     with open_library(args) as library:
         if library.visual_model() is None:

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from photosearch.core.db import DatabaseError
-from photosearch.core.store import Library, default_db_path
+from photosearch.core.library.db import DatabaseError
+from photosearch.core.library.store import Library, default_db_path
 from photosearch.gui.context import AppContext
 from photosearch.gui.main_window import MainWindow
 from photosearch.gui.qt import QApplication, QMessageBox

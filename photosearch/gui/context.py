@@ -10,9 +10,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from photosearch.core.db import DatabaseCorruptError
-from photosearch.core.search import Searcher
-from photosearch.core.store import REPAIR_HINT, Library
+from photosearch.core.library.db import DatabaseCorruptError
+from photosearch.core.library.store import REPAIR_HINT, Library
+from photosearch.core.search.searcher import Searcher
 from photosearch.gui import search_service
 from photosearch.gui.indexing import IndexingService
 from photosearch.gui.models import EncoderFactory, ModelService

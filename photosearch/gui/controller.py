@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass, replace
 from typing import Any
 
-from photosearch.core.search import Filters, Result
+from photosearch.core.search.searcher import Filters, Result
 from photosearch.gui import search_service, teach_service
 from photosearch.gui.context import AppContext
 from photosearch.gui.empty_state import Empty

@@ -23,7 +23,7 @@ from typing import Any
 
 from send2trash import send2trash
 
-from photosearch.core.duplicates import (
+from photosearch.core.search.duplicates import (
     DuplicateGroup,
     DuplicatePhoto,
     find_duplicates,
@@ -88,8 +88,8 @@ class _FindWorker(QRunnable):
         self.signals = _Signals()
 
     def run(self) -> None:
-        from photosearch.core.duplicates import Cancelled
-        from photosearch.core.store import Library
+        from photosearch.core.library.store import Library
+        from photosearch.core.search.duplicates import Cancelled
 
         try:
             with Library(self.library_path) as library:
@@ -334,7 +334,7 @@ class DuplicatesDialog(QDialog):
                 continue
             trashed.append(photo)
         if trashed:
-            from photosearch.core.store import Library
+            from photosearch.core.library.store import Library
 
             with Library(self.library_path) as library:
                 mark_missing(library, [p.photo_id for p in trashed])

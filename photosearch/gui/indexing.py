@@ -1,9 +1,9 @@
 """Indexing in the background: the one place where the GUI runs the indexer and the folder
 watcher.
 
-The first sync runs on its own thread through :class:`photosearch.core.indexer.Indexer` with
-:class:`~photosearch.core.indexer.Controls` for pause / resume / stop. Once it is done, the
-folder watcher (:class:`photosearch.core.watcher.WatchService`) follows the folders; from then on
+The first sync runs on its own thread through :class:`photosearch.core.indexing.indexer.Indexer` with
+:class:`~photosearch.core.indexing.indexer.Controls` for pause / resume / stop. Once it is done, the
+folder watcher (:class:`photosearch.core.indexing.watcher.WatchService`) follows the folders; from then on
 rescans and new folders go through the watcher, so only one worker ever embeds. Progress reaches
 the GUI thread as a queued signal (throttled); widgets are never touched from a worker.
 """
@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from photosearch.core.store import Library
+from photosearch.core.library.store import Library
 from photosearch.gui.models import ModelService
 from photosearch.gui.qt import QObject, Signal
 
@@ -31,7 +31,7 @@ class IndexingService(QObject):
     request during a run queues one more run, e.g. after a folder is added)."""
 
     started = Signal()
-    progress = Signal(object)  # photosearch.core.indexer.Progress
+    progress = Signal(object)  # photosearch.core.indexing.indexer.Progress
     finished = Signal(object)  # IndexSummary, or None when stopped or failed
     failed = Signal(str)
     paused_changed = Signal(bool)
@@ -125,7 +125,7 @@ class IndexingService(QObject):
     def _start_watcher_now(self) -> None:
         if self._closing or self._watcher is not None or not self._want_watcher:
             return
-        from photosearch.core.watcher import WatchService  # no torch: the encoder is lazy
+        from photosearch.core.indexing.watcher import WatchService  # no torch: the encoder is lazy
 
         self._watcher = WatchService(
             self.library,
@@ -160,7 +160,10 @@ class IndexingService(QObject):
 
     # --- the run (worker thread) ------------------------------------------------------------
     def _run(self) -> None:
-        from photosearch.core.indexer import Controls, Indexer  # no torch here: encoder is lazy
+        from photosearch.core.indexing.indexer import (  # no torch here: encoder is lazy
+            Controls,
+            Indexer,
+        )
 
         summary = None
         while True:

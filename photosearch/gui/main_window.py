@@ -7,7 +7,7 @@ import importlib
 import logging
 import os
 
-from photosearch.core.store import Folder
+from photosearch.core.library.store import Folder
 from photosearch.gui import actions, drops, search_service
 from photosearch.gui.context import AppContext
 from photosearch.gui.controller import SearchController

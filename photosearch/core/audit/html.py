@@ -29,7 +29,7 @@ th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: ta
 
 def _thumb(path: Path) -> str | None:
     """A small base64 JPEG of a photo, or ``None`` if it cannot be read."""
-    from photosearch.core.imageio import ImageLoadError, open_image
+    from photosearch.core.vision.imageio import ImageLoadError, open_image
 
     try:
         image = open_image(path, THUMB)

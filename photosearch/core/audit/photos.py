@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from photosearch.core.audit.wordsets import WordSets
+from photosearch.core.text.wordsets import WordSets
 
 BATCH = 32
 
@@ -52,8 +52,8 @@ def list_photos(folder: str | os.PathLike[str]) -> tuple[list[Path], list[str] |
     """Photos of a folder, with labels if it has a ``labels.csv`` (``file,label[,query]``), else
     every supported image below it, unlabelled (sub-folder names are not taken as labels: a
     user's "2019/" is not a class)."""
-    from photosearch.core.imageio import is_supported
-    from photosearch.core.text.evaluate import read_labels
+    from photosearch.core.evaluation.evaluate import read_labels
+    from photosearch.core.vision.imageio import is_supported
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -73,11 +73,11 @@ def encode_folder(
     limit: int | None = None,
 ) -> PhotoSet:
     """Encode every photo of ``folder`` (unreadable files are skipped and listed)."""
-    from photosearch.core.imageio import ImageLoadError
     from photosearch.core.text.embedder import top_k
+    from photosearch.core.vision.imageio import ImageLoadError
 
     if encoder is None:
-        from photosearch.core.encoding import load_encoder
+        from photosearch.core.vision.loader import load_encoder
 
         encoder = load_encoder()
     paths, labels, queries = list_photos(folder)
@@ -187,10 +187,10 @@ def audit_photos(
     nearest_words: int = 20,
 ) -> dict:
     """The photo-side measurements for one semantic model (see the module docstring)."""
-    from photosearch.core.imagenet import class_names
     from photosearch.core.text.query import LibraryArrays, compile_query, text_scores
     from photosearch.core.text.semantic import UnknownQueryError
     from photosearch.core.text.tags import photo_tags
+    from photosearch.core.vision.imagenet import class_names
 
     g = np.asarray(direction, np.float32)
     names = class_names()
@@ -433,8 +433,8 @@ def _audit_queries(
 def retrieval_p_at_10(photos: PhotoSet, model: Any, queries: dict[str, str] | None = None) -> dict:
     """Text->image P@10 and mAP over a labelled photo set with this semantic model (the app's
     scorer: :func:`photosearch.core.text.query.score_query` over ConSE vectors), via
-    :func:`photosearch.core.text.evaluate.text_to_image`."""
-    from photosearch.core.text.evaluate import text_to_image
+    :func:`photosearch.core.evaluation.evaluate.text_to_image`."""
+    from photosearch.core.evaluation.evaluate import text_to_image
     from photosearch.core.text.query import LibraryArrays, score_query
 
     if photos.labels is None:

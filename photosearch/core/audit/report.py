@@ -12,13 +12,13 @@ import numpy as np
 
 from photosearch.core.audit.weat import (
     direct_bias,
-    gender_direction,
     known_words,
     matrix,
     projections,
     run_weat,
 )
-from photosearch.core.audit.wordsets import WordSets, load_word_sets
+from photosearch.core.text.debias import gender_direction
+from photosearch.core.text.wordsets import WordSets, load_word_sets
 
 REPORT_VERSION = 1
 
@@ -104,7 +104,7 @@ def run_audit(
 
     debiased = None
     if debias:
-        from photosearch.core.audit.debias import cluster_residual, debias_space
+        from photosearch.core.text.debias import cluster_residual, debias_space
 
         say("hard debiasing")
         debiased = debias_space(space, sets)
@@ -158,14 +158,14 @@ def _photo_section(
     photo_progress: Callable[[int, int], None] | None,
 ) -> None:
     from photosearch.core.audit.photos import audit_photos, encode_folder, retrieval_p_at_10
+    from photosearch.core.evaluation.evaluate import read_queries
     from photosearch.core.resources import resource_path, sample_photos_dir
-    from photosearch.core.text.evaluate import read_queries
     from photosearch.core.text.semantic import SemanticModel, default_model
 
     folder = Path(photos) if photos is not None else sample_photos_dir()
     result["settings"]["photos"] = str(folder.absolute())
     if encoder is None:
-        from photosearch.core.encoding import load_encoder
+        from photosearch.core.vision.loader import load_encoder
 
         say("loading the image model")
         encoder = load_encoder()

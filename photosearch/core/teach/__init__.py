@@ -2,5 +2,5 @@
 
 * :class:`~photosearch.core.teach.words.Words`: list, teach, rename, remove, export, import;
 * :func:`~photosearch.core.teach.fit.fit_word`: the fit itself;
-* :mod:`~photosearch.core.teach.feedback`: refine a result list from marks, more like these.
+* :mod:`~photosearch.core.search.feedback`: refine a result list from marks, more like these.
 """

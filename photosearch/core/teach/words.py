@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from photosearch.core.store import Library
-from photosearch.core.teach import store
+from photosearch.core.library import taught as store
+from photosearch.core.library.store import Library
+from photosearch.core.library.vector_index import VectorIndex
 from photosearch.core.teach.fit import (
     DEFAULT_METHOD,
     METHODS,
@@ -33,7 +34,6 @@ from photosearch.core.teach.fit import (
     fit_word,
 )
 from photosearch.core.text.stopwords import STOP_WORDS
-from photosearch.core.vector_index import VectorIndex
 
 EXPORT_FORMAT = "photosearch-taught-words"
 EXPORT_VERSION = 1

@@ -15,9 +15,9 @@ import re
 
 import numpy as np
 
-from photosearch.core.imagenet import class_names
 from photosearch.core.text.semantic import SemanticModel, default_model
 from photosearch.core.text.stopwords import STOP_WORDS
+from photosearch.core.vision.imagenet import class_names
 
 MAX_CLASSES = 150  # a synset with more ImageNet classes below it is too general for a tag
 MIN_MASS = 0.08  # probability mass a category needs to be a tag
