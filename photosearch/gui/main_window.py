@@ -3,14 +3,16 @@ wiring; each panel is its own class, each piece of work runs on a worker."""
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
+from html import escape
 
+from photosearch import __version__
 from photosearch.core.library.store import Folder
 from photosearch.gui import actions, drops, search_service
 from photosearch.gui.context import AppContext
 from photosearch.gui.controller import SearchController
+from photosearch.gui.duplicates_view import DuplicatesDialog
 from photosearch.gui.empty_state import Empty
 from photosearch.gui.filter_bar import FilterBar
 from photosearch.gui.preview import PreviewDialog
@@ -420,30 +422,12 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def show_duplicates(self) -> None:
-        try:
-            module = importlib.import_module("photosearch.gui.duplicates_view")
-        except ModuleNotFoundError as exc:
-            if exc.name != "photosearch.gui.duplicates_view":
-                raise
-            box = QMessageBox(
-                QMessageBox.Icon.Information,
-                "Find duplicates",
-                "Finding duplicate photos is not available in this version yet.",
-                QMessageBox.StandardButton.Ok,
-                self,
-            )
-            box.open()
-            return
-        dialog = module.DuplicatesDialog(str(self.ctx.library.path), self)
-        dialog.show()
+        DuplicatesDialog(str(self.ctx.library.path), self).show()
 
     def show_about(self) -> None:
         QMessageBox.about(self, "About photosearch", self.about_text())
 
     def about_text(self) -> str:
-        from html import escape
-
-        from photosearch import __version__
 
         return (
             f"<b>photosearch {__version__}</b><br>An offline photo library with semantic "

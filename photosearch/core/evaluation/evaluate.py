@@ -8,12 +8,21 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from photosearch.core.text.semantic import UnknownQueryError
+from photosearch.core.text.query import (
+    GOOD_MATCH,
+    LibraryArrays,
+    compile_query,
+    match_confidence,
+    text_scores,
+)
+from photosearch.core.text.semantic import SemanticModel, UnknownQueryError, default_model
+from photosearch.core.text.tags import photo_tags
+from photosearch.core.vision.imagenet import classes_by_name
 
 
 @dataclass
@@ -137,10 +146,6 @@ def evaluate_library(
 
     ``semantic``: the library's stored semantic vectors (e.g. from a projection), evaluated as the
     method "library"; ``methods``: ablations to add (default :data:`METHODS`; ``{}`` for none)."""
-    from dataclasses import replace
-
-    from photosearch.core.text.query import LibraryArrays, compile_query, text_scores
-    from photosearch.core.text.semantic import SemanticModel, default_model
 
     base = model or default_model()
     labels = list(labels)
@@ -230,9 +235,6 @@ def tag_check(
       often the label or a WordNet ancestor of it ("dog", "animal") is among the first tags;
     * ``unrelated_tags``: the share of all tags with no WordNet relation (same synset, ancestor or
       descendant) to any of the photo's top-5 classes."""
-    from photosearch.core.text.semantic import default_model
-    from photosearch.core.text.tags import photo_tags
-    from photosearch.core.vision.imagenet import classes_by_name
 
     model = model or default_model()
     wordnet = model.wordnet
@@ -279,13 +281,6 @@ def match_check(
 ) -> dict:
     """Precision and recall of the "good" matches of each label's query (query.GOOD_MATCH), summed
     over the labels: is the boundary between good and weak matches honest?"""
-    from photosearch.core.text.query import (
-        GOOD_MATCH,
-        LibraryArrays,
-        compile_query,
-        match_confidence,
-    )
-    from photosearch.core.text.semantic import default_model
 
     model = model or default_model()
     library = LibraryArrays(np.asarray(semantic, np.float32), top_ids, top_probs)

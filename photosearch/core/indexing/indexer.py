@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from photosearch.core.indexing.scanner import ScanResult, bytes_hash, sync_folders
+from photosearch.core.indexing.semantic_sync import use_semantic_space
 from photosearch.core.library.db import Database
 from photosearch.core.library.locks import IndexingLock
 from photosearch.core.library.store import (
@@ -34,6 +35,7 @@ from photosearch.core.library.store import (
     Library,
     bump_seq,
     ensure_vector_table,
+    path_from_db,
     top_classes,
     write_embeddings,
     write_errors,
@@ -264,8 +266,6 @@ class Indexer:
 
         self.library.write(setup)
         if semantic is not None:
-            from photosearch.core.indexing.semantic_sync import use_semantic_space
-
             use_semantic_space(self.library, semantic)
         self._prepared = True
 
@@ -309,8 +309,6 @@ class Indexer:
         )
 
     def pending(self) -> list[tuple[int, str]]:
-        from photosearch.core.library.store import path_from_db
-
         rows = self.library.reader().query(
             "SELECT id, path FROM photos WHERE status = 'pending' ORDER BY id"
         )

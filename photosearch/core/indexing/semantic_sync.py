@@ -17,6 +17,7 @@ from photosearch.core.library.store import (
     VISUAL_TABLE,
     Library,
     decode_classes,
+    ensure_vector_table,
     table_exists,
     write_semantic,
 )
@@ -71,8 +72,6 @@ def use_semantic_space(library: Library, semantic: Any) -> int:
     Vectors of another space are dropped and recomputed from the stored top classes and visual
     vectors; returns how many photos were (re)computed.
     """
-    from photosearch.core.library.store import ensure_vector_table
-
     library.write(
         lambda db: ensure_vector_table(
             db, SEMANTIC_TABLE, semantic.dim, semantic.space_id, "semantic_space"

@@ -37,6 +37,7 @@ class DatabaseLockedError(DatabaseError):
 
 
 def _stdlib_can_load_extensions() -> bool:
+    # Lazy: probing which SQLite driver can load sqlite-vec; only the one chosen stays loaded.
     import sqlite3
 
     return hasattr(sqlite3.Connection, "enable_load_extension")
@@ -50,6 +51,7 @@ def driver_name() -> str:
     if _stdlib_can_load_extensions():
         return "sqlite3"
     try:
+        # Lazy: apsw is the fallback driver, loaded only where the stdlib cannot load extensions.
         import apsw  # noqa: F401
 
         return "apsw"
@@ -68,6 +70,7 @@ def driver_name() -> str:
 
 
 def _vec_path() -> str:
+    # Lazy: the extension's path is needed only when a connection opens.
     import sqlite_vec
 
     return str(sqlite_vec.loadable_path())
@@ -126,6 +129,7 @@ class Database:
     # --- opening -------------------------------------------------------------------------
     def _open(self, timeout_s: float) -> Any:
         if self.driver == "apsw":
+            # Lazy: apsw is the fallback driver, loaded only where the stdlib cannot load extensions.
             import apsw
 
             flags = (
@@ -142,6 +146,7 @@ class Database:
         if self.driver == "pysqlite3":
             from pysqlite3 import dbapi2 as sqlite  # type: ignore[import-not-found]
         else:
+            # Lazy: probing which SQLite driver can load sqlite-vec; only the one chosen stays loaded.
             import sqlite3 as sqlite
         uri = f"file:{self.path}?mode=ro" if self.readonly else f"file:{self.path}"
         conn = sqlite.connect(

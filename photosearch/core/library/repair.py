@@ -32,6 +32,7 @@ from photosearch.core.library.db import (
 )
 from photosearch.core.library.locks import FileLock, open_lock_path
 from photosearch.core.library.private import FILE_MODE
+from photosearch.core.library.store import Library
 
 SIDE_FILES = ("-wal", "-shm")
 
@@ -162,8 +163,6 @@ def _copy_file(source: Path, dest: Path, exclusive: bool) -> None:
 
 def _replace_with_new_library(path: Path, folders: list[str]) -> None:
     """Build the new library under a temporary name, then rename it over ``path``."""
-    from photosearch.core.library.store import Library
-
     temp = path.with_name(f"{path.name}.new-{os.getpid()}")
     _remove_with_side_files(temp)
     try:

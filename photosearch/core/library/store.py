@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import platformdirs
 
 from photosearch.core.library.db import (
     Database,
@@ -43,7 +44,6 @@ def default_db_path() -> Path:
     env = os.environ.get("PHOTOSEARCH_DB")
     if env:
         return Path(env).expanduser()
-    import platformdirs
 
     return Path(platformdirs.user_data_dir("photosearch", appauthor=False)) / "library.db"
 
@@ -52,7 +52,6 @@ def default_cache_dir() -> Path:
     env = os.environ.get("PHOTOSEARCH_CACHE")
     if env:
         return Path(env).expanduser()
-    import platformdirs
 
     return Path(platformdirs.user_cache_dir("photosearch", appauthor=False))
 

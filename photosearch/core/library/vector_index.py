@@ -29,6 +29,8 @@ import json
 import logging
 import os
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -626,8 +628,6 @@ class MatrixCache:
 
     def save(self, library: Library, snap: Snapshot, seq: int, layout: _Layout) -> None:
         """Write the file for ``snap`` (the state of ``library`` at ``seq``)."""
-        import uuid
-
         # A new token in the database first: should the file then fail to be written, the old
         # file no longer matches and is ignored.
         token = uuid.uuid4().hex
@@ -689,8 +689,6 @@ class MatrixCache:
 
 def _remove_stale_temporaries(path: Path, age_s: float = 3600) -> None:
     """Temporary files left by a process killed while writing."""
-    import time
-
     for tmp in path.parent.glob(path.name + ".*.tmp"):
         try:
             if time.time() - tmp.stat().st_mtime > age_s:

@@ -25,6 +25,7 @@ import numpy as np
 from photosearch.core.library.db import Database
 from photosearch.core.library.store import Library, bump_seq
 from photosearch.core.library.vector_index import QuantizedRows, VectorIndex
+from photosearch.core.vision.pixel_check import verify_pairs
 
 # Chosen by measurement on the dev photos (tools/tune_duplicates_threshold.py, docs/benchmarks.md
 # "Duplicates"). Pairs whose vectors score at least DEFAULT_THRESHOLD are candidates, confirmed by
@@ -239,8 +240,6 @@ def _confirmed_by_pixels(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The candidate pairs that also look alike pixel for pixel; pairs whose files cannot be read
     are kept when the vectors alone are convincing (UNVERIFIED_THRESHOLD)."""
-    from photosearch.core.vision.pixel_check import verify_pairs
-
     rows = sorted(set(i.tolist()) | set(j.tolist()))
     photos = library.photos(int(ids[r]) for r in rows)
     paths = {r: photos[int(ids[r])].path for r in rows if int(ids[r]) in photos}

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from photosearch.core.search.searcher import Filters
+from photosearch.core.search.text_search import Outcome
 from photosearch.core.teach.fit import background_rows, fit_word
 from photosearch.core.teach.search import standardise
 from photosearch.core.teach.words import TaughtWord, TeachError, prior_weight
@@ -67,8 +68,6 @@ class Feedback:
         self, query: str, marks: Mapping[int, bool], k: int = 20, filters: Filters | None = None
     ) -> Any:
         """The query's results refined by the marks; ✗ photos leave the list, ✓ ones stay."""
-        from photosearch.core.search.text_search import Outcome
-
         snap, scores, good = self.texts.score_all(query)
         right = _rows(snap.ids, [p for p, ok in marks.items() if ok])
         wrong = _rows(snap.ids, [p for p, ok in marks.items() if not ok])
@@ -80,8 +79,6 @@ class Feedback:
         self, photo_ids: Sequence[int], k: int = 20, filters: Filters | None = None
     ) -> Any:
         """Photos like the selected ones (which are left out of the results)."""
-        from photosearch.core.search.text_search import Outcome
-
         snap = self.texts.searcher.index.snapshot()
         rows = _rows(snap.ids, photo_ids)
         if len(rows) == 0:

@@ -11,6 +11,7 @@ import numpy as np
 
 from photosearch.core.library.store import Library, Photo
 from photosearch.core.library.vector_index import Snapshot, VectorIndex
+from photosearch.core.vision.loader import load_encoder
 
 
 @dataclass(frozen=True)
@@ -111,8 +112,6 @@ class Searcher:
     def encoder(self) -> Any:
         if self._encoder is None:
             if self._encoder_factory is None:
-                from photosearch.core.vision.loader import load_encoder
-
                 self._encoder_factory = load_encoder
             self._encoder = self._encoder_factory()
         return self._encoder

@@ -33,6 +33,7 @@ from photosearch.core.teach.fit import (
     background_rows,
     fit_word,
 )
+from photosearch.core.text.query import QuerySyntaxError, parse_query
 from photosearch.core.text.stopwords import STOP_WORDS
 
 EXPORT_FORMAT = "photosearch-taught-words"
@@ -118,8 +119,6 @@ class Words:
     def in_query(self, text: str) -> list[TaughtWord]:
         """The taught words a query uses (for a results header: "taught from 5 photos");
         [] for a query that does not parse."""
-        from photosearch.core.text.query import QuerySyntaxError, parse_query
-
         try:
             terms = parse_query(text).text_terms
         except QuerySyntaxError:

@@ -41,7 +41,10 @@ from photosearch.core.vision.encoding import (
     wanted_threads,
 )
 from photosearch.core.vision.encoding import weights_digest as _digest
+from photosearch.core.vision.imageio import load_photo
 from photosearch.core.vision.imagenet import NUM_CLASSES
+from photosearch.core.vision.models.efficientnet_lite import LITE_PARAMS, EfficientNetLite
+from photosearch.core.vision.models.openvino_body import OpenVinoUnavailable, load_openvino_body
 
 # Re-exported: callers that may import torch anyway keep importing them from here.
 __all__ = [
@@ -98,10 +101,6 @@ class ImageEncoder:
         """Swap the torch body for OpenVINO's when asked (explicitly, or by "auto" on a CPU)."""
         if backend == "torch" or (backend == "auto" and self.device.type != "cpu"):
             return
-        from photosearch.core.vision.models.openvino_body import (
-            OpenVinoUnavailable,
-            load_openvino_body,
-        )
 
         try:
             if self.device.type != "cpu":
@@ -180,8 +179,6 @@ class ImageEncoder:
     def encode_paths(self, paths: Sequence[str | os.PathLike[str]]) -> Encoding:
         """Decode (reduced size, EXIF-upright) and encode; raises ImageLoadError on a bad file.
         Files go through the indexer's guards (regular file, size, signature, pixels, memory)."""
-        from photosearch.core.vision.imageio import load_photo
-
         return self.encode_images([load_photo(p, self.preprocess.decode_side) for p in paths])
 
 
@@ -264,8 +261,6 @@ def _load_lite(
     crop: str,
     backend: str | None,
 ) -> ImageEncoder:
-    from photosearch.core.vision.models.efficientnet_lite import LITE_PARAMS, EfficientNetLite
-
     if name not in LITE_PARAMS:
         raise ModelNotFoundError(f"unknown model {name!r}; known: {', '.join(available_models())}")
     path = Path(weights) if weights else _lite_weights_path(name)
@@ -331,6 +326,7 @@ class _FeatureBody(nn.Module):
 
 
 def _torchvision_weights_file(name: str) -> tuple[Path | None, Any]:
+    # Lazy: torchvision only for the torchvision-weights models, never for Lite0.
     from torchvision import models
 
     try:
@@ -352,6 +348,7 @@ def _load_torchvision(
     crop: str,
     backend: str | None,
 ) -> ImageEncoder:
+    # Lazy: torchvision only for the torchvision-weights models, never for Lite0.
     from torchvision import models
 
     found, meta = _torchvision_weights_file(name)

@@ -9,8 +9,10 @@ needs none of it (docs/benchmarks.md, "Lean runtime").
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
+import platform
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from photosearch.core.library.store import default_cache_dir
 from photosearch.core.vision.models.model_cache import file_digest
 
 log = logging.getLogger(__name__)
@@ -110,7 +113,6 @@ def model_cache_dir() -> Path:
     env = os.environ.get("PHOTOSEARCH_MODEL_CACHE")
     if env:
         return Path(env).expanduser()
-    from photosearch.core.library.store import default_cache_dir
 
     return default_cache_dir() / "models"
 
@@ -132,6 +134,7 @@ def single_threaded_blas() -> None:
     one thread (8.4 vs 9.4 ms for 100k x 256). See docs/benchmarks.md, "Search".
     """
     try:
+        # Lazy: threadpoolctl inspects the loaded BLAS libraries; only needed once, here.
         from threadpoolctl import threadpool_limits
     except ImportError:  # optional at run time: only speed depends on it
         return
@@ -142,7 +145,6 @@ def lite_weights_path(name: str) -> Path | None:
     package = LITE_PACKAGES.get(name)
     if package is None:
         return None
-    import importlib.util
 
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
@@ -169,8 +171,6 @@ def gpu_may_be_present() -> bool:
     if forced:
         return forced.strip().lower() != "cpu"
     if sys.platform == "darwin":
-        import platform
-
         return platform.machine() == "arm64"
     return any(Path(p).exists() for p in ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd"))
 

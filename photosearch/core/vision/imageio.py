@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from photosearch.core.vision.bands import BandError, bands, png_layout
@@ -417,8 +418,6 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 
 def _sixteen_bit_to_l(image: Image.Image, peak: int | None = None) -> Image.Image:
     """16-bit (or 32-bit integer) grey to 8 bits: values up to 255 are taken as 8-bit data."""
-    import numpy as np
-
     array = np.asarray(image, dtype=np.float32)
     if peak is None:
         peak = int(array.max(initial=0))

@@ -36,8 +36,10 @@ from photosearch.core.vision.encoding import (
     wanted_threads,
     weights_digest,
 )
+from photosearch.core.vision.imageio import load_photo
 from photosearch.core.vision.imagenet import NUM_CLASSES
 from photosearch.core.vision.models.model_cache import CacheProblem
+from photosearch.core.vision.models.openvino_body import cached_model, load_cached_body
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +105,6 @@ class LeanEncoder:
     def encode_paths(self, paths: Sequence[str | os.PathLike[str]]) -> Encoding:
         """Decode (reduced size, EXIF-upright) and encode; raises ImageLoadError on a bad file.
         Files go through the indexer's guards (regular file, size, signature, pixels, memory)."""
-        from photosearch.core.vision.imageio import load_photo
-
         return self.encode_images([load_photo(p, self.preprocess.decode_side) for p in paths])
 
 
@@ -128,8 +128,6 @@ def load_lean_encoder(
     if path is None or not path.is_file():
         return None  # the torch loader says what is missing
     try:
-        from photosearch.core.vision.models.openvino_body import cached_model, load_cached_body
-
         key = encoder_cache_key(name, weights_digest(path), crop)
         cache = cached_model(key, model_cache_dir(), arrays=True)
         if not cache.exists():

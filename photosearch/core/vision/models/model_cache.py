@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -92,8 +93,6 @@ def cache_stem(cache_key: str, openvino_version: str) -> str:
 
     The torch version is read from the installed package's metadata, not by importing it.
     """
-    from importlib import metadata
-
     try:
         torch_version = metadata.version("torch")
     except metadata.PackageNotFoundError:
