@@ -19,10 +19,17 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
 from photosearch.core.library.db import Database
-from photosearch.core.library.store import Folder, Library, bump_seq, path_from_db, path_to_db
+from photosearch.core.library.store import (
+    PHOTO_COLUMNS,
+    Folder,
+    Library,
+    Photo,
+    bump_seq,
+    path_to_db,
+    photo_from_row,
+)
 from photosearch.core.vision.imageio import is_supported
 
 log = logging.getLogger(__name__)
@@ -303,49 +310,6 @@ def offline_reason(folder: Folder, db: Database) -> str | None:
     return "folder is empty (a drive not mounted?)" if known else None
 
 
-ROW_COLUMNS = (
-    "id, folder_id, path, size, mtime, status, content_hash, model_id, ctime, inode, error"
-)
-
-
-@dataclass
-class PhotoRow:
-    id: int
-    folder_id: int
-    path: str
-    size: int
-    mtime: float
-    status: str
-    content_hash: str | None
-    model_id: str | None
-    ctime: float | None = None  # None: unknown (a row from before ctime was stored)
-    inode: int | None = None
-    error: str | None = None
-
-    @classmethod
-    def from_db(cls, r: Sequence[Any]) -> PhotoRow:
-        """From a row of :data:`ROW_COLUMNS`."""
-        return cls(r[0], r[1], path_from_db(r[2]), *r[3:11])
-
-    def matches(self, entry: FileEntry) -> bool:
-        """The file on disk has the signature stored: taken as unchanged without reading it."""
-        return (
-            self.size == entry.size
-            and abs(self.mtime - entry.mtime) <= 1e-6
-            and self.ctime is not None
-            and abs(self.ctime - entry.ctime) <= 1e-6
-            and self.inode == entry.inode
-        )
-
-    def hash_can_tell(self, entry: FileEntry) -> bool:
-        """A changed signature with the same size: the content hash says whether it changed."""
-        return (
-            self.size == entry.size
-            and self.content_hash is not None
-            and self.status in ("indexed", "missing", "offline")
-        )
-
-
 @dataclass
 class Changes:
     """How the files found compare with their rows; written by :func:`register_changes`."""
@@ -354,16 +318,16 @@ class Changes:
     changed: list[tuple[int, FileEntry]] = field(default_factory=list)  # (photo id, file)
     restored: list[tuple[int, FileEntry, str]] = field(default_factory=list)  # ..., status
     refreshed: list[tuple[int, FileEntry]] = field(default_factory=list)  # same content
-    vanished: list[PhotoRow] = field(default_factory=list)
-    offline: list[tuple[PhotoRow, str]] = field(default_factory=list)  # (row, reason)
+    vanished: list[Photo] = field(default_factory=list)
+    offline: list[tuple[Photo, str]] = field(default_factory=list)  # (row, reason)
     unchanged: int = 0
     rechecked: int = 0
-    to_recheck: list[tuple[PhotoRow, FileEntry]] = field(default_factory=list)
+    to_recheck: list[tuple[Photo, FileEntry]] = field(default_factory=list)
 
     def sort(
         self,
         folder_id: int,
-        row: PhotoRow | None,
+        row: Photo | None,
         entry: FileEntry,
         model_id: str | None,
         retry_error: bool = False,
@@ -391,7 +355,7 @@ class Changes:
         self.rechecked += len(todo)
 
     def _same_content(
-        self, row: PhotoRow, entry: FileEntry, model_id: str | None, retry: bool, refresh: bool
+        self, row: Photo, entry: FileEntry, model_id: str | None, retry: bool, refresh: bool
     ) -> None:
         if row.status in ("missing", "offline"):
             self.restored.append((row.id, entry, settled_status(row, model_id)))
@@ -405,7 +369,7 @@ class Changes:
         else:
             self.unchanged += 1
 
-    def cannot_read(self, row: PhotoRow, reason: str) -> None:
+    def cannot_read(self, row: Photo, reason: str) -> None:
         """The file is there but cannot be read now: offline with the reason, never missing."""
         if row.status != "missing" and (row.status != "offline" or row.error != reason):
             self.offline.append((row, reason))
@@ -460,9 +424,9 @@ def sync_folders(
                 on_progress(sum(len(v) for v in found.values()) + len(entries))
         found[folder.id] = entries
 
-    rows_by_folder: dict[int, dict[str, PhotoRow]] = {fid: {} for fid in found}
-    for r in db.iter(f"SELECT {ROW_COLUMNS} FROM photos"):
-        stored = PhotoRow.from_db(r)
+    rows_by_folder: dict[int, dict[str, Photo]] = {fid: {} for fid in found}
+    for r in db.iter(f"SELECT {PHOTO_COLUMNS} FROM photos"):
+        stored = photo_from_row(r)
         if stored.folder_id in rows_by_folder:
             rows_by_folder[stored.folder_id][stored.path] = stored
 
@@ -512,28 +476,28 @@ def apply_changes(library: Library, db: Database, changes: Changes, model_id: st
     return len(moves)
 
 
-def settled_status(row: PhotoRow, model_id: str | None) -> str:
+def settled_status(row: Photo, model_id: str | None) -> str:
     if row.model_id and (model_id is None or row.model_id == model_id):
         return "indexed"
     return "pending"
 
 
 def find_moves(
-    db: Database, new: list[tuple[int, FileEntry]], vanished: list[PhotoRow]
-) -> list[tuple[int, FileEntry, PhotoRow]]:
+    db: Database, new: list[tuple[int, FileEntry]], vanished: list[Photo]
+) -> list[tuple[int, FileEntry, Photo]]:
     """Pair new files with vanished or missing photos of the same size and content hash."""
     if not new:
         return []
-    candidates: dict[int, list[PhotoRow]] = {}
+    candidates: dict[int, list[Photo]] = {}
     for row in vanished:
         if row.content_hash:
             candidates.setdefault(row.size, []).append(row)
     sizes = {entry.size for _, entry in new}
     for r in db.iter(
-        f"SELECT {ROW_COLUMNS} FROM photos WHERE status = 'missing' AND content_hash IS NOT NULL"
+        f"SELECT {PHOTO_COLUMNS} FROM photos WHERE status = 'missing' AND content_hash IS NOT NULL"
     ):
         if r[3] in sizes:
-            candidates.setdefault(r[3], []).append(PhotoRow.from_db(r))
+            candidates.setdefault(r[3], []).append(photo_from_row(r))
     moves = []
     for folder_id, entry in new:
         pool = candidates.get(entry.size)
@@ -557,7 +521,7 @@ def _signature(entry: FileEntry) -> tuple[int, float, float, int]:
 def register_changes(
     library: Library,
     changes: Changes,
-    moves: list[tuple[int, FileEntry, PhotoRow]],
+    moves: list[tuple[int, FileEntry, Photo]],
     model_id: str | None,
 ) -> None:
     now = time.time()

@@ -59,11 +59,9 @@ from typing import Any
 
 from photosearch.core.indexing.indexer import Controls, Encoder, Indexer, Progress, SemanticEmbedder
 from photosearch.core.indexing.scanner import (
-    ROW_COLUMNS,
     Changes,
     FileEntry,
     LinkPolicy,
-    PhotoRow,
     ScanResult,
     apply_changes,
     folder_available,
@@ -75,13 +73,16 @@ from photosearch.core.indexing.scanner import (
 from photosearch.core.library.db import Database, DatabaseCorruptError
 from photosearch.core.library.store import (
     INTEGRITY_CHECK_DAYS,
+    PHOTO_COLUMNS,
     Folder,
     Library,
+    Photo,
     bump_seq,
     delete_vectors,
     note_deleted_photos,
     path_from_db,
     path_to_db,
+    photo_from_row,
 )
 from photosearch.core.library.writer import WriterClosedError
 from photosearch.core.vision.imageio import is_supported
@@ -212,16 +213,16 @@ def sync_paths(
         return result
 
     db = library.reader()
-    rows: dict[str, PhotoRow] = {}
+    rows: dict[str, Photo] = {}
     wanted = [*seen, *unreadable]
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         marks = ",".join("?" * len(chunk))
         for r in db.query(
-            f"SELECT {ROW_COLUMNS} FROM photos WHERE path IN ({marks})",
+            f"SELECT {PHOTO_COLUMNS} FROM photos WHERE path IN ({marks})",
             [path_to_db(p) for p in chunk],
         ):
-            found = PhotoRow.from_db(r)
+            found = photo_from_row(r)
             rows[found.path] = found
 
     changes = Changes()
@@ -251,10 +252,10 @@ def _through_link(path: str, root: str) -> bool:
 def _gone_without_event(
     db: Database,
     new: list[tuple[int, FileEntry]],
-    vanished: list[PhotoRow],
+    vanished: list[Photo],
     seen: dict[str, Any],
     folders: Sequence[Folder],
-) -> list[PhotoRow]:
+) -> list[Photo]:
     """Photos of the same size as a new file whose own file is gone, not yet marked missing.
 
     The observer reports a move it could not pair (e.g. into a folder created a moment before)
@@ -264,16 +265,16 @@ def _gone_without_event(
     sizes = sorted({entry.size for _, entry in new})
     online = {f.id for f in folders if folder_available(f)}
     known = {row.id for row in vanished}
-    found: list[PhotoRow] = []
+    found: list[Photo] = []
     for start in range(0, len(sizes), 500):
         chunk = sizes[start : start + 500]
         marks = ",".join("?" * len(chunk))
         for r in db.query(
-            f"SELECT {ROW_COLUMNS} FROM photos WHERE size IN ({marks}) "
+            f"SELECT {PHOTO_COLUMNS} FROM photos WHERE size IN ({marks}) "
             "AND status IN ('indexed', 'pending', 'error') AND content_hash IS NOT NULL",
             chunk,
         ):
-            row = PhotoRow.from_db(r)
+            row = photo_from_row(r)
             if (
                 row.folder_id in online
                 and row.id not in known
@@ -948,11 +949,11 @@ class WatchService:
         """A rescan without events: every file whose stat signature differs from its row is
         dirty (and then waits to be stable like any other)."""
         now = time.monotonic()
-        rows: dict[str, PhotoRow] = {}
+        rows: dict[str, Photo] = {}
         for r in self.library.reader().query(
-            f"SELECT {ROW_COLUMNS} FROM photos WHERE folder_id = ?", (folder.id,)
+            f"SELECT {PHOTO_COLUMNS} FROM photos WHERE folder_id = ?", (folder.id,)
         ):
-            stored = PhotoRow.from_db(r)
+            stored = photo_from_row(r)
             rows[stored.path] = stored
         on_disk = set()
         for entry in walk_photos(folder.path, roots=self._roots()):

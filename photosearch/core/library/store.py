@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import platformdirs
@@ -78,8 +78,23 @@ class Folder:
     last_scan: float | None
 
 
+class FileSignature(Protocol):
+    """What a stat of a photo file tells: the change check compares it with the stored row."""
+
+    @property
+    def size(self) -> int: ...
+    @property
+    def mtime(self) -> float: ...
+    @property
+    def ctime(self) -> float: ...
+    @property
+    def inode(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class Photo:
+    """One row of ``photos``: the one photo type of the app (library, sync, search)."""
+
     id: int
     folder_id: int
     path: str
@@ -94,16 +109,36 @@ class Photo:
     error: str | None
     model_id: str | None
     added_at: float
+    ctime: float | None = None  # None: unknown (a row from before ctime was stored)
+    inode: int | None = None
 
     @property
     def date(self) -> float:
         """Capture time when known, else the file's modification time."""
         return self.taken_at if self.taken_at is not None else self.mtime
 
+    def matches(self, entry: FileSignature) -> bool:
+        """The file on disk has the signature stored: taken as unchanged without reading it."""
+        return (
+            self.size == entry.size
+            and abs(self.mtime - entry.mtime) <= 1e-6
+            and self.ctime is not None
+            and abs(self.ctime - entry.ctime) <= 1e-6
+            and self.inode == entry.inode
+        )
+
+    def hash_can_tell(self, entry: FileSignature) -> bool:
+        """A changed signature with the same size: the content hash says whether it changed."""
+        return (
+            self.size == entry.size
+            and self.content_hash is not None
+            and self.status in ("indexed", "missing", "offline")
+        )
+
 
 PHOTO_COLUMNS = (
     "id, folder_id, path, size, mtime, content_hash, width, height, taken_at, camera, "
-    "status, error, model_id, added_at"
+    "status, error, model_id, added_at, ctime, inode"
 )
 
 
