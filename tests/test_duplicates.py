@@ -200,7 +200,7 @@ def test_cli_empty_library(tmp_path, capsys):
 
 def test_trashed_photos_leave_the_groups(variant_library, tmp_path):
     db, expected, _ = variant_library
-    from photosearch.core.search.duplicates import mark_missing
+    from photosearch.core.library.photo_status import mark_missing
 
     work = tmp_path / "lib.db"
     shutil.copyfile(db, work)  # the module's library stays untouched

@@ -23,12 +23,8 @@ from typing import Any
 
 from send2trash import send2trash
 
-from photosearch.core.search.duplicates import (
-    DuplicateGroup,
-    DuplicatePhoto,
-    find_duplicates,
-    mark_missing,
-)
+from photosearch.core.library.photo_status import mark_missing
+from photosearch.core.search.duplicates import DuplicateGroup, DuplicatePhoto, find_duplicates
 from photosearch.core.units import format_bytes
 from photosearch.gui.qt import (
     QCheckBox,

@@ -605,6 +605,14 @@ def write_errors(db: Database, errors: Sequence[tuple[int, str]]) -> None:
     )
 
 
+def read_semantic(db: Database, photo_id: int) -> np.ndarray | None:
+    """A photo's stored word-space vector, or None (none stored, or no word space yet)."""
+    if not table_exists(db, SEMANTIC_TABLE):
+        return None
+    blob = db.scalar(f"SELECT embedding FROM {SEMANTIC_TABLE} WHERE photo_id = ?", (photo_id,))
+    return None if blob is None else np.frombuffer(blob, dtype=np.float32).copy()
+
+
 def write_semantic(db: Database, rows: Sequence[tuple[int, np.ndarray]]) -> None:
     """Replace semantic vectors (after the word space changed)."""
     if not rows:

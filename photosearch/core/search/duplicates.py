@@ -9,8 +9,8 @@ never from a Python loop over all pairs; union-find then joins pairs into groups
 Cost: n²/2 dot products of 256 floats. 100,000 photos take about a minute on two cores
 (``benchmarks/duplicates.py``; figures in docs/benchmarks.md, "Duplicates").
 
-Nothing here writes to photo files. :func:`mark_missing` records, through the library's writer,
-that files the user chose to trash are gone.
+Nothing here writes to photo files. :func:`photosearch.core.library.photo_status.mark_missing`
+records, through the library's writer, that files the user chose to trash are gone.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from photosearch.core.library.db import Database
-from photosearch.core.library.store import Library, bump_seq
+from photosearch.core.library.photo_status import indexed_hashes
+from photosearch.core.library.store import Library
 from photosearch.core.library.vector_index import QuantizedRows, VectorIndex
 from photosearch.core.vision.pixel_check import verify_pairs
 
@@ -190,7 +190,7 @@ def find_duplicates(
         return []
     ids = snap.ids
     row_of = {int(pid): r for r, pid in enumerate(ids)}
-    hashes = _hashes(library.reader())
+    hashes = indexed_hashes(library.reader())
     hash_rows = [hashes.get(int(pid)) for pid in ids]
 
     if threshold is None:
@@ -261,28 +261,3 @@ def _confirmed_by_pixels(
         return empty, empty.copy()
     pairs = np.asarray(kept, np.int64)
     return pairs[:, 0], pairs[:, 1]
-
-
-def _hashes(db: Database) -> dict[int, str]:
-    return {
-        int(r[0]): r[1]
-        for r in db.iter(
-            "SELECT id, content_hash FROM photos "
-            "WHERE status = 'indexed' AND content_hash IS NOT NULL"
-        )
-    }
-
-
-def mark_missing(library: Library, photo_ids: list[int]) -> None:
-    """Record that these photos' files are gone (moved to the trash by the user)."""
-    if not photo_ids:
-        return
-
-    def write(db: Database) -> None:
-        seq = bump_seq(db)
-        db.executemany(
-            "UPDATE photos SET status = 'missing', seq = ? WHERE id = ?",
-            [(seq, int(pid)) for pid in photo_ids],
-        )
-
-    library.write(write)

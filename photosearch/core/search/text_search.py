@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from photosearch.core.indexing.semantic_sync import use_semantic_space
-from photosearch.core.library.store import SEMANTIC_TABLE, Library, table_exists, top_classes
+from photosearch.core.library.store import Library, read_semantic, top_classes
 from photosearch.core.search.searcher import Filters, Result, Searcher
 
 WORD_VECTORS_KEY = "word_vectors_path"  # library meta: the user's word-vector file, "" = shipped
@@ -138,14 +138,8 @@ class TextSearcher:
         return term, (photo.id if photo is not None and photo.status == "indexed" else None)
 
     def _stored_semantic(self, photo_id: int) -> np.ndarray | None:
-        db = self.library.reader()
-        if not table_exists(db, SEMANTIC_TABLE):
-            return None
-        blob = db.scalar(f"SELECT embedding FROM {SEMANTIC_TABLE} WHERE photo_id = ?", (photo_id,))
-        if blob is None:
-            return None
-        vector = np.frombuffer(blob, dtype=np.float32).copy()
-        return vector if vector.shape[0] == self.model.dim else None
+        vector = read_semantic(self.library.reader(), photo_id)
+        return vector if vector is not None and vector.shape[0] == self.model.dim else None
 
     def search(
         self,
