@@ -105,9 +105,8 @@ def random_classes(rng: np.random.Generator, n: int, k: int = 32) -> tuple[np.nd
 def build_synthetic_library(path: Path, n: int, seed: int = 0, batch: int = 5000) -> float:
     """Create a library of ``n`` synthetic indexed photos through the real store (photos rows,
     then ``write_embeddings`` in batches on the writer thread). Returns the seconds it took."""
-    from photosearch.core.db import Database
-    from photosearch.core.encoder import SEARCH_DIM
-    from photosearch.core.store import (
+    from photosearch.core.library.db import Database
+    from photosearch.core.library.store import (
         SEMANTIC_TABLE,
         VISUAL_TABLE,
         Embedded,
@@ -115,6 +114,7 @@ def build_synthetic_library(path: Path, n: int, seed: int = 0, batch: int = 5000
         ensure_vector_table,
         write_embeddings,
     )
+    from photosearch.core.vision.encoder import SEARCH_DIM
 
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)

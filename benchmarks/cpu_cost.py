@@ -18,8 +18,9 @@ import numpy as np
 import torch
 from indexing import make_photos
 
-from photosearch.core.encoder import BackendUnavailableError, load_encoder
-from photosearch.core.indexer import read_and_decode
+from photosearch.core.indexing.indexer import read_and_decode
+from photosearch.core.vision.encoder import BackendUnavailableError
+from photosearch.core.vision.loader import load_encoder
 
 
 def main() -> None:

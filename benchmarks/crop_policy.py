@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from photosearch.core.encoder import load_encoder
+from photosearch.core.vision.loader import load_encoder
 
 
 def precision_at_10(vectors: np.ndarray, labels: np.ndarray) -> float:

@@ -2,7 +2,7 @@
 
 Random 256-d unit vectors (like the index's visual vectors) with planted near-duplicate pairs and
 small bursts at known similarities. Times the blocked matrix product + union-find on the matrix
-(``photosearch.core.duplicates.similar_pairs`` / ``connected_groups``) and checks that every planted
+(``photosearch.core.search.duplicates.similar_pairs`` / ``connected_groups``) and checks that every planted
 group is found and nothing else is.
 
 With ``--store`` the vectors are first written through the real store's write path
@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from photosearch.core.duplicates import (  # noqa: E402
+from photosearch.core.search.duplicates import (  # noqa: E402
     DEFAULT_THRESHOLD,
     connected_groups,
     find_duplicates,
@@ -91,7 +91,7 @@ def bench_matrix(x: np.ndarray, planted: list[set[int]], threshold: float) -> fl
 
 
 def bench_store(x: np.ndarray, planted: list[set[int]], threshold: float) -> float:
-    from photosearch.core.store import (
+    from photosearch.core.library.store import (
         VISUAL_TABLE,
         Embedded,
         Library,

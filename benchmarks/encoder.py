@@ -23,14 +23,15 @@ import _common
 import numpy as np
 import torch
 
-from photosearch.core.encoder import ImageEncoder, load_encoder
+from photosearch.core.vision.encoder import ImageEncoder
+from photosearch.core.vision.loader import load_encoder
 
 Forward = Callable[[np.ndarray], tuple[torch.Tensor, torch.Tensor]]
 
 
 def sample_batch(encoder: ImageEncoder, n: int) -> np.ndarray:
-    from photosearch.core.imageio import open_image
     from photosearch.core.resources import sample_photos_dir
+    from photosearch.core.vision.imageio import open_image
 
     paths = sorted(sample_photos_dir().rglob("*.jpg"))
     arrays = [encoder.preprocess(open_image(p, encoder.preprocess.decode_side)) for p in paths[:n]]
@@ -40,8 +41,8 @@ def sample_batch(encoder: ImageEncoder, n: int) -> np.ndarray:
 
 
 def all_samples(encoder: ImageEncoder) -> np.ndarray:
-    from photosearch.core.imageio import open_image
     from photosearch.core.resources import sample_photos_dir
+    from photosearch.core.vision.imageio import open_image
 
     paths = sorted(sample_photos_dir().rglob("*.jpg"))
     return np.stack(
@@ -60,8 +61,8 @@ def make_variants(encoder: ImageEncoder, want_compile: bool, want_jit: bool) -> 
     mean, std = encoder._mean, encoder._std
 
     # The app's network has its BatchNorms folded at load; the baselines use the plain network.
-    from photosearch.core.encoder import _FeatureBody, _lite_weights_path, _load_state_dict
-    from photosearch.core.models.efficientnet_lite import EfficientNetLite
+    from photosearch.core.vision.encoder import _FeatureBody, _lite_weights_path, _load_state_dict
+    from photosearch.core.vision.models.efficientnet_lite import EfficientNetLite
 
     raw = EfficientNetLite(encoder.name)
     weights = _lite_weights_path(encoder.name)
@@ -148,8 +149,8 @@ def make_variants(encoder: ImageEncoder, want_compile: bool, want_jit: bool) -> 
 def openvino_variants(encoder: ImageEncoder) -> dict[str, Forward]:
     """The app's OpenVINO path (float32) and, for reference, OpenVINO at the CPU plugin's
     default precision (bf16 on CPUs with AMX / AVX512-BF16)."""
-    from photosearch.core.encoder import BackendUnavailableError
-    from photosearch.core.models.openvino_body import OpenVinoBody, import_openvino
+    from photosearch.core.vision.encoder import BackendUnavailableError
+    from photosearch.core.vision.models.openvino_body import OpenVinoBody, import_openvino
 
     try:
         ov_encoder = load_encoder(encoder.name, backend="openvino")
@@ -284,9 +285,9 @@ def check(encoder: ImageEncoder, variants: dict[str, Forward], limit: int) -> No
 def cache_check_cost(repeat: int = 7) -> None:
     """Best-of-``repeat`` time of the two checks on every load of the cached OpenVINO model:
     the SHA-256 of its files against the manifest, and the probe input through the model."""
-    from photosearch.core.encoder import model_cache_dir
-    from photosearch.core.models.model_cache import CachedModel
-    from photosearch.core.models.openvino_body import _probe_input
+    from photosearch.core.vision.encoder import model_cache_dir
+    from photosearch.core.vision.models.model_cache import CachedModel
+    from photosearch.core.vision.models.openvino_body import _probe_input
 
     encoder = load_encoder(backend="openvino")  # makes the cache when it is not there yet
     xml = next((model_cache_dir() / "openvino").glob(f"{encoder.model_id}*.xml"))

@@ -64,14 +64,14 @@ def startup(db: Path, runs: int) -> tuple[float, bool]:
 
 def synthesise(db: Path, n: int, folder: Path) -> None:
     """``n`` indexed photos with random vectors, written through the store."""
-    from photosearch.core.resources import sample_photos_dir
-    from photosearch.core.store import (
+    from photosearch.core.library.store import (
         Embedded,
         Library,
         ensure_vector_table,
         path_to_db,
         write_embeddings,
     )
+    from photosearch.core.resources import sample_photos_dir
 
     sources = sorted(sample_photos_dir().glob("*/*.jpg"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -112,7 +112,7 @@ def synthesise(db: Path, n: int, folder: Path) -> None:
 
 
 def query_to_paint(db: Path, tmp: Path) -> dict[str, float]:
-    from photosearch.core.store import Library
+    from photosearch.core.library.store import Library
     from photosearch.gui.app import make_application
     from photosearch.gui.context import AppContext
     from photosearch.gui.main_window import MainWindow

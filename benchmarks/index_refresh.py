@@ -22,11 +22,11 @@ from pathlib import Path
 import _common
 import numpy as np
 
-from photosearch.core import vector_index
-from photosearch.core.db import Database
-from photosearch.core.encoder import SEARCH_DIM
-from photosearch.core.store import Embedded, Library, write_embeddings
-from photosearch.core.vector_index import VectorIndex
+from photosearch.core.library import vector_index
+from photosearch.core.library.db import Database
+from photosearch.core.library.store import Embedded, Library, write_embeddings
+from photosearch.core.library.vector_index import VectorIndex
+from photosearch.core.vision.encoder import SEARCH_DIM
 
 BATCH = 32
 

@@ -33,10 +33,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from photosearch.core.encoder import load_encoder
-from photosearch.core.indexer import Indexer, default_decode_workers
+from photosearch.core.indexing.indexer import Indexer, default_decode_workers
+from photosearch.core.library.store import Embedded, Library, top_classes
 from photosearch.core.resources import sample_photos_dir
-from photosearch.core.store import Embedded, Library, top_classes
+from photosearch.core.vision.loader import load_encoder
 
 SIZE = (4000, 3000)
 
@@ -110,9 +110,9 @@ def encoder_only(encoder, arrays: np.ndarray, batch: int) -> float:  # type: ign
 
 def naive(encoder, paths: list[Path], work: Path) -> float:  # type: ignore[no-untyped-def]
     """Full-size decode, NCHW float32, one transaction per photo, nothing overlapped."""
-    from photosearch.core.imageio import open_image
-    from photosearch.core.scanner import bytes_hash
-    from photosearch.core.store import write_embeddings
+    from photosearch.core.indexing.scanner import bytes_hash
+    from photosearch.core.library.store import write_embeddings
+    from photosearch.core.vision.imageio import open_image
 
     net = encoder._network
     import copy
@@ -124,9 +124,9 @@ def naive(encoder, paths: list[Path], work: Path) -> float:  # type: ignore[no-u
         library.add_folder(paths[0].parent.parent)
         Indexer(library, encoder).prepare()
         try:
-            from photosearch.core.sync import sync_folders
+            from photosearch.core.indexing.sync import sync_folders
         except ImportError:  # code from before the one sync module, to compare
-            from photosearch.core.scanner import sync_folders  # type: ignore[attr-defined,no-redef]
+            from photosearch.core.indexing.scanner import sync_folders  # type: ignore[attr-defined,no-redef]
 
         sync_folders(library, None, encoder.model_id)
         pending = library.reader().query("SELECT id, path FROM photos WHERE status = 'pending'")
@@ -166,7 +166,7 @@ def naive(encoder, paths: list[Path], work: Path) -> float:  # type: ignore[no-u
 
 def load_backends(names: list[str], threads: int | None) -> dict[str, object]:
     """One encoder per inference backend that can run here (at ``threads`` if given)."""
-    from photosearch.core.encoder import BackendUnavailableError
+    from photosearch.core.vision.encoder import BackendUnavailableError
 
     if threads:
         os.environ["PHOTOSEARCH_TORCH_THREADS"] = str(threads)
@@ -270,7 +270,7 @@ def main() -> None:
             f"({time.perf_counter() - t:.0f} s)",
             flush=True,
         )
-        from photosearch.core.imageio import open_image
+        from photosearch.core.vision.imageio import open_image
 
         first = next(iter(encoders.values()))
         side = first.preprocess.decode_side

@@ -219,15 +219,15 @@ from photosearch.gui.qt import QApplication
 app = QApplication([])
 import photosearch.gui.main_window
 step("Qt, QApplication and the GUI's modules")
-from photosearch.core.encoding import load_encoder
+from photosearch.core.vision.loader import load_encoder
 encoder = load_encoder()
 encoder.encode_paths([sys.argv[2]])
 step("image model (one photo encoded)")
 from photosearch.core.text.semantic import default_model
 model = default_model()
 step("word space, WordNet, the classes in the word space")
-from photosearch.core.store import Library
-from photosearch.core.vector_index import VectorIndex
+from photosearch.core.library.store import Library
+from photosearch.core.library.vector_index import VectorIndex
 index = VectorIndex(Library(sys.argv[1]), cache_dir=False)
 snap = index.snapshot()
 step(f"snapshot of {len(snap):,} photos")
@@ -290,7 +290,7 @@ def build_big_library(n: int, photos_dir: str) -> None:
     """A library of ``n`` photos: ``photos`` indexed for real, plus ``n`` - their count hard
     links to them with random vectors (in the real model's and word space's dimensions, under
     their ids), each row with its file's stat signature, so a start-up scan changes nothing."""
-    from photosearch.core.store import Embedded, Library, write_embeddings
+    from photosearch.core.library.store import Embedded, Library, write_embeddings
 
     photos = Path(photos_dir)
     env = dict(os.environ)
@@ -355,9 +355,9 @@ def build_big_library(n: int, photos_dir: str) -> None:
 def compare_encoders(rounds: int = 4, repeat: int = 5) -> None:
     import numpy as np
 
-    from photosearch.core.encoder import load_torch_encoder
-    from photosearch.core.encoding import load_encoder
-    from photosearch.core.imageio import open_image
+    from photosearch.core.vision.encoder import load_torch_encoder
+    from photosearch.core.vision.imageio import open_image
+    from photosearch.core.vision.loader import load_encoder
 
     lean, through_torch = load_encoder(), load_torch_encoder(backend="openvino")
     assert type(lean).__name__ == "LeanEncoder" and through_torch.backend == "openvino"

@@ -23,14 +23,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from photosearch.core.indexing.scanner import file_hash
+from photosearch.core.library.store import Library
 from photosearch.core.resources import sample_photos_dir
-from photosearch.core.scanner import file_hash
-from photosearch.core.store import Library
 
 try:
-    from photosearch.core.sync import sync_folders
+    from photosearch.core.indexing.sync import sync_folders
 except ImportError:  # code from before the one sync module, to compare
-    from photosearch.core.scanner import sync_folders  # type: ignore[attr-defined,no-redef]
+    from photosearch.core.indexing.scanner import sync_folders  # type: ignore[attr-defined,no-redef]
 
 MODEL = "bench-model"
 

@@ -35,11 +35,11 @@ from pathlib import Path
 import _common
 import numpy as np
 
-from photosearch.core.encoder import load_encoder
+from photosearch.core.library.store import Library
+from photosearch.core.library.vector_index import VectorIndex
 from photosearch.core.resources import sample_photos_dir
-from photosearch.core.search import Searcher, top_k
-from photosearch.core.store import Library
-from photosearch.core.vector_index import VectorIndex
+from photosearch.core.search.searcher import Searcher, top_k
+from photosearch.core.vision.loader import load_encoder
 
 TEXT_QUERIES = [
     "dog",

@@ -9,7 +9,7 @@ not used for teaching, which is what ``photosearch teach`` then ``photosearch se
 gives on a library of the set. Methods side by side: the prototype, the logistic fit, each blended
 with the word's zero-shot text score where WordNet knows the word. Feedback: from the plain text
 query, one and two rounds of 3 marks (the first 3 results not marked yet, right or wrong by the
-labels), refined by :func:`photosearch.core.teach.feedback.refine`.
+labels), refined by :func:`photosearch.core.search.feedback.refine`.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from pathlib import Path
 import _common
 import numpy as np
 
+from photosearch.core.evaluation.evaluate import read_labels
 from photosearch.core.teach.fit import background_rows, fit_word
-from photosearch.core.text.evaluate import read_labels
 
 DATA = _common.ROOT.parent / "shared" / "data"
 CACHE = _common.BENCH_TMP / "teach"
@@ -32,7 +32,7 @@ KS = (1, 3, 5)
 
 def features(folder: Path) -> dict[str, np.ndarray]:
     """The set's stored arrays after indexing it with the real indexer (cached)."""
-    from photosearch.core.encoding import load_encoder
+    from photosearch.core.vision.loader import load_encoder
 
     paths, labels, queries = read_labels(folder)
     encoder = load_encoder()
@@ -52,10 +52,10 @@ def features(folder: Path) -> dict[str, np.ndarray]:
 def _index(folder, paths, labels, queries, encoder):  # type: ignore[no-untyped-def]
     import os
 
-    from photosearch.core.indexer import Indexer
-    from photosearch.core.store import Library
+    from photosearch.core.indexing.indexer import Indexer
+    from photosearch.core.library.store import Library
+    from photosearch.core.library.vector_index import VectorIndex
     from photosearch.core.text import build_embedder
-    from photosearch.core.vector_index import VectorIndex
 
     label_of = {os.path.abspath(p): label for p, label in zip(paths, labels)}
     with tempfile.TemporaryDirectory() as tmp, Library(Path(tmp) / "bench.db") as library:
@@ -116,7 +116,7 @@ def teaching_table(x, lib, labels, queries, model, draws, fixed=()):  # type: ig
 def feedback_table(x, lib, labels, queries, model, rounds=2, marks=3):  # type: ignore[no-untyped-def]
     """Per round: P@10 over the unmarked photos, the plain query vs refined by the marks so far
     (the first ``marks`` unmarked results of the previous ranking, right or wrong by label)."""
-    from photosearch.core.teach.feedback import refine_scores
+    from photosearch.core.search.feedback import refine_scores
     from photosearch.core.teach.search import score_with_taught
     from photosearch.core.text.query import parse_query
     from photosearch.core.text.semantic import UnknownQueryError

@@ -1,6 +1,6 @@
 """Benchmark: from a photo landing in a watched folder to being searchable, with the real model.
 
-Starts a :class:`~photosearch.core.watcher.WatchService` (default settings unless overridden) on
+Starts a :class:`~photosearch.core.indexing.watcher.WatchService` (default settings unless overridden) on
 an empty temporary folder, waits for it to be idle (model loaded), then copies sample photos in
 one at a time. For each, the clock runs from just before the copy starts to the moment the photo
 is in the search index (``VectorIndex.snapshot()``, what a query sees). Reports the median and
@@ -21,11 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from photosearch.core.encoder import load_encoder  # noqa: E402
+from photosearch.core.indexing.watcher import WatchService  # noqa: E402
+from photosearch.core.library.store import Library  # noqa: E402
+from photosearch.core.library.vector_index import VectorIndex  # noqa: E402
 from photosearch.core.resources import sample_photos_dir  # noqa: E402
-from photosearch.core.store import Library  # noqa: E402
-from photosearch.core.vector_index import VectorIndex  # noqa: E402
-from photosearch.core.watcher import WatchService  # noqa: E402
+from photosearch.core.vision.loader import load_encoder  # noqa: E402
 
 
 def searchable(library: Library, index: VectorIndex, path: Path) -> bool:

@@ -43,7 +43,7 @@ def tiny_encoder() -> TinyEncoder:
 
 @pytest.fixture(scope="session")
 def real_encoder():  # type: ignore[no-untyped-def]
-    from photosearch.core.encoder import load_encoder
+    from photosearch.core.vision.loader import load_encoder
 
     return load_encoder()
 
@@ -59,8 +59,8 @@ def sample_library_path(tmp_path_factory: pytest.TempPathFactory, real_encoder) 
 
     Tests must not modify it; copy the file when a test needs to write.
     """
-    from photosearch.core.indexer import Indexer
-    from photosearch.core.store import Library
+    from photosearch.core.indexing.indexer import Indexer
+    from photosearch.core.library.store import Library
 
     path = tmp_path_factory.mktemp("sample-lib") / "library.db"
     from photosearch.core.text import build_embedder
@@ -78,7 +78,7 @@ def open_window(qtbot, tmp_path):  # type: ignore[no-untyped-def]
     checked (no indexer thread left) after the test. Qt is imported only by the tests using it."""
     import threading
 
-    from photosearch.core.store import Library
+    from photosearch.core.library.store import Library
     from photosearch.gui.context import AppContext
     from photosearch.gui.main_window import MainWindow
     from photosearch.gui.qt import QSettings

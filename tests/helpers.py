@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from photosearch.core.encoder import Encoding, Preprocess
 from photosearch.core.resources import sample_photos_dir
+from photosearch.core.vision.encoder import Encoding, Preprocess
 
 # Edits a near-duplicate must survive: the very list the threshold was tuned on.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
@@ -55,7 +55,7 @@ class TinyEncoder:
         return Encoding(f.numpy(), probs.numpy(), f.numpy().copy())
 
     def encode_paths(self, paths):  # type: ignore[no-untyped-def]
-        from photosearch.core.imageio import open_image
+        from photosearch.core.vision.imageio import open_image
 
         return self.encode_arrays(
             np.stack([self.preprocess(open_image(p, self.preprocess.decode_side)) for p in paths])

@@ -12,9 +12,9 @@ import pytest
 from gensim.models import KeyedVectors
 from helpers import copy_sample
 
-from photosearch.core.audit.debias import debias_space
-from photosearch.core.audit.weat import gender_direction, permutation_p_value, run_weat, weat
-from photosearch.core.audit.wordsets import load_word_sets
+from photosearch.core.audit.weat import permutation_p_value, run_weat, weat
+from photosearch.core.text.debias import debias_space, gender_direction
+from photosearch.core.text.wordsets import load_word_sets
 from photosearch.core.text.wordspace import WordSpace
 
 DIM = 16

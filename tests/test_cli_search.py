@@ -10,7 +10,7 @@ import pytest
 from helpers import SAMPLE
 
 from photosearch.cli import main
-from photosearch.core.store import SEMANTIC_TABLE, Library
+from photosearch.core.library.store import SEMANTIC_TABLE, Library
 
 
 @pytest.fixture

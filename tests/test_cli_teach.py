@@ -83,8 +83,8 @@ def test_bad_teach_input_exits_2_and_changes_nothing(db, tmp_path, capsys, argv,
 
 
 def test_import_from_another_image_model_is_refused(db, tmp_path, capsys):  # type: ignore[no-untyped-def]
-    from photosearch.core.indexer import Indexer
-    from photosearch.core.store import Library
+    from photosearch.core.indexing.indexer import Indexer
+    from photosearch.core.library.store import Library
     from photosearch.core.text import build_embedder
 
     assert main(["teach", "rex", *photos("dog", 3), "--db", db]) == 0

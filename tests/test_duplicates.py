@@ -23,14 +23,14 @@ from helpers import SAMPLE, VARIANTS, make_variant
 from PIL import Image, ImageOps
 
 from photosearch.cli import main
-from photosearch.core.duplicates import (
+from photosearch.core.indexing.indexer import Indexer
+from photosearch.core.library.store import Library
+from photosearch.core.search.duplicates import (
     DEFAULT_THRESHOLD,
     connected_groups,
     find_duplicates,
     similar_pairs,
 )
-from photosearch.core.indexer import Indexer
-from photosearch.core.store import Library
 
 MIN_SIDE = 600
 # Per class: the first photo (edited and copied) and the next two (distinct, same class).
@@ -71,7 +71,7 @@ def test_empty_and_cancelled():
     assert [a.size for a in similar_pairs(np.zeros((0, 4), np.float32), 0.5)] == [0, 0, 0]
     import threading
 
-    from photosearch.core.duplicates import Cancelled
+    from photosearch.core.search.duplicates import Cancelled
 
     stop = threading.Event()
     stop.set()
@@ -200,7 +200,7 @@ def test_cli_empty_library(tmp_path, capsys):
 
 def test_trashed_photos_leave_the_groups(variant_library, tmp_path):
     db, expected, _ = variant_library
-    from photosearch.core.duplicates import mark_missing
+    from photosearch.core.library.photo_status import mark_missing
 
     work = tmp_path / "lib.db"
     shutil.copyfile(db, work)  # the module's library stays untouched

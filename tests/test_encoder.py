@@ -9,9 +9,10 @@ import pytest
 from helpers import SAMPLE
 from PIL import Image
 
-from photosearch.core.encoder import ModelNotFoundError, load_encoder
-from photosearch.core.imageio import ImageLoadError, open_image, open_image_with_info
-from photosearch.core.imagenet import class_names, imagenet_classes
+from photosearch.core.vision.encoder import ModelNotFoundError
+from photosearch.core.vision.imageio import ImageLoadError, open_image, open_image_with_info
+from photosearch.core.vision.imagenet import class_names, imagenet_classes
+from photosearch.core.vision.loader import load_encoder
 
 # Sample classes that are ImageNet classes too, with the ImageNet labels that count as right.
 IMAGENET_LABELS = {

@@ -17,9 +17,9 @@ from helpers import SAMPLE, TinyEncoder
 from PIL import Image
 
 from photosearch.cli import main
-from photosearch.core.indexer import Indexer
-from photosearch.core.search import Filters, Searcher
-from photosearch.core.store import Library
+from photosearch.core.indexing.indexer import Indexer
+from photosearch.core.library.store import Library
+from photosearch.core.search.searcher import Filters, Searcher
 
 EXIF_IFD = 0x8769
 DATETIME_ORIGINAL = 0x9003

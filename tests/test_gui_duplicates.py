@@ -16,8 +16,8 @@ from helpers import SAMPLE, TinyEncoder
 
 pytest.importorskip("pytestqt")
 
-from photosearch.core.indexer import Indexer  # noqa: E402
-from photosearch.core.store import Library  # noqa: E402
+from photosearch.core.indexing.indexer import Indexer  # noqa: E402
+from photosearch.core.library.store import Library  # noqa: E402
 from photosearch.gui import duplicates_view  # noqa: E402
 from photosearch.gui.duplicates_view import DuplicatesDialog  # noqa: E402
 from photosearch.gui.tasks import SyncRunner, TaskRunner  # noqa: E402

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from helpers import SAMPLE
 
-from photosearch.core.search import Result
+from photosearch.core.search.searcher import Result
 from photosearch.gui import search_service
 from photosearch.gui.main_window import MainWindow
 from photosearch.gui.match_header import Matches, split_matches

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from photosearch.core.teach.feedback import Feedback
+from photosearch.core.search.feedback import Feedback
 from photosearch.core.teach.words import Words
 from photosearch.gui import search_service, teach_service
 from photosearch.gui.main_window import MainWindow

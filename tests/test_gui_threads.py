@@ -16,7 +16,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from photosearch.core.db import Database  # noqa: E402
+from photosearch.core.library.db import Database  # noqa: E402
 from photosearch.gui.main_window import MainWindow  # noqa: E402
 from photosearch.gui.qt import QApplication, Qt  # noqa: E402
 

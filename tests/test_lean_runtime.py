@@ -117,9 +117,9 @@ def _same_results(a: object, b: object) -> bool:
 
 
 def test_the_lean_encoder_gives_the_torch_encoders_numbers(library, monkeypatch, caplog):
-    from photosearch.core.encoder import load_torch_encoder
-    from photosearch.core.encoding import load_encoder
-    from photosearch.core.lean_encoder import LeanEncoder
+    from photosearch.core.vision.encoder import load_torch_encoder
+    from photosearch.core.vision.lean_encoder import LeanEncoder
+    from photosearch.core.vision.loader import load_encoder
 
     root, _ = library
     monkeypatch.setenv("PHOTOSEARCH_MODEL_CACHE", str(root / "models"))
@@ -136,9 +136,9 @@ def test_the_lean_encoder_gives_the_torch_encoders_numbers(library, monkeypatch,
 
 def test_both_encoders_apply_the_indexers_guards_to_a_path(library, tmp_path, monkeypatch):
     """A FIFO is never opened (it would block for ever), a folder is named as one."""
-    from photosearch.core.encoder import load_torch_encoder
-    from photosearch.core.encoding import load_encoder
-    from photosearch.core.imageio import ImageLoadError
+    from photosearch.core.vision.encoder import load_torch_encoder
+    from photosearch.core.vision.imageio import ImageLoadError
+    from photosearch.core.vision.loader import load_encoder
 
     root, _ = library
     monkeypatch.setenv("PHOTOSEARCH_MODEL_CACHE", str(root / "models"))
@@ -169,8 +169,8 @@ def test_other_weights_or_settings_are_not_served_from_the_cache(
     library, tmp_path, monkeypatch, caplog
 ):
     """The cache records the weights file's digest and the crop: other ones go through torch."""
-    from photosearch.core.encoding import lite_weights_path
-    from photosearch.core.lean_encoder import load_lean_encoder
+    from photosearch.core.vision.encoding import lite_weights_path
+    from photosearch.core.vision.lean_encoder import load_lean_encoder
 
     root, _ = library
     monkeypatch.setenv("PHOTOSEARCH_MODEL_CACHE", str(root / "models"))

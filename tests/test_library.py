@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from helpers import SAMPLE, copy_sample
 
-from photosearch.core.db import Database
-from photosearch.core.indexer import Indexer
-from photosearch.core.schema import SCHEMA_VERSION, DatabaseTooNewError
-from photosearch.core.search import Searcher
-from photosearch.core.store import Library
+from photosearch.core.indexing.indexer import Indexer
+from photosearch.core.library.db import Database
+from photosearch.core.library.schema import SCHEMA_VERSION, DatabaseTooNewError
+from photosearch.core.library.store import Library
+from photosearch.core.search.searcher import Searcher
 
 
 def index(library: Library, encoder, **kw):  # type: ignore[no-untyped-def]
@@ -138,8 +138,8 @@ KILL_SCRIPT = """
 import sys
 sys.path.insert(0, {tests!r})
 from helpers import TinyEncoder
-from photosearch.core.indexer import Indexer
-from photosearch.core.store import Library
+from photosearch.core.indexing.indexer import Indexer
+from photosearch.core.library.store import Library
 lib = Library({db!r})
 lib.add_folder({root!r})
 Indexer(lib, TinyEncoder(), batch_size=4, decode_workers=2).run()

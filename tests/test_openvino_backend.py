@@ -10,8 +10,9 @@ import pytest
 import torch
 from helpers import SAMPLE
 
-from photosearch.core.encoder import BackendUnavailableError, load_encoder
-from photosearch.core.models.openvino_body import (
+from photosearch.core.vision.encoder import BackendUnavailableError
+from photosearch.core.vision.loader import load_encoder
+from photosearch.core.vision.models.openvino_body import (
     OpenVinoUnavailable,
     _check_against_torch,
     load_openvino_body,
@@ -61,7 +62,7 @@ def test_conversion_is_cached_and_reused(tmp_path, monkeypatch, caplog, sample_p
         second = load_encoder(backend="openvino")
     assert "converting" not in caplog.text
     paths = sample_paths[:4]
-    # The second load skips torch (photosearch.core.lean_encoder): the same network, with the
+    # The second load skips torch (photosearch.core.vision.lean_encoder): the same network, with the
     # classifier and projection in numpy instead of torch, so equal up to float32 rounding.
     assert type(second).__name__ == "LeanEncoder"
     a, b = first.encode_paths(paths), second.encode_paths(paths)
@@ -140,7 +141,7 @@ def test_index_command_reports_what_ran_the_model(tmp_path, capsys, monkeypatch)
 
 
 def test_a_platform_without_the_tuning_settings_still_gets_float32(caplog):
-    from photosearch.core.models.openvino_body import _compile
+    from photosearch.core.vision.models.openvino_body import _compile
 
     class CoreWithoutPinning:  # as OpenVINO on a platform that does not offer CPU pinning
         def compile_model(self, model, device, config):  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ import io
 from helpers import SAMPLE, VARIANTS, make_variant
 from PIL import Image
 
-from photosearch.core.pixel_check import PIXEL_THRESHOLD, signature, signature_of, similarity
+from photosearch.core.vision.pixel_check import PIXEL_THRESHOLD, signature, signature_of, similarity
 
 PHOTOS = [SAMPLE / "car" / "image_0001.jpg", SAMPLE / "flamingo" / "image_0017.jpg"]
 

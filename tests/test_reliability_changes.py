@@ -18,13 +18,13 @@ import numpy as np
 import pytest
 from helpers import SAMPLE, WATCH_FAST, TinyEncoder, copy_sample
 
-from photosearch.core import scanner
-from photosearch.core.indexer import Indexer
-from photosearch.core.scanner import bytes_hash
-from photosearch.core.schema import SCHEMA_VERSION
-from photosearch.core.store import Library
-from photosearch.core.sync import sync_folders
-from photosearch.core.watcher import WatchService
+from photosearch.core.indexing import scanner
+from photosearch.core.indexing.indexer import Indexer
+from photosearch.core.indexing.scanner import bytes_hash
+from photosearch.core.indexing.sync import sync_folders
+from photosearch.core.indexing.watcher import WatchService
+from photosearch.core.library.schema import SCHEMA_VERSION
+from photosearch.core.library.store import Library
 
 
 def same_size_pair() -> tuple[bytes, bytes]:

@@ -29,10 +29,10 @@ import pytest
 from helpers import SAMPLE, copy_sample
 from PIL import Image, features
 
-from photosearch.core.imageio import open_image
-from photosearch.core.indexer import Indexer
-from photosearch.core.store import Library, path_from_db
-from photosearch.core.sync import sync_folders
+from photosearch.core.indexing.indexer import Indexer
+from photosearch.core.indexing.sync import sync_folders
+from photosearch.core.library.store import Library, path_from_db
+from photosearch.core.vision.imageio import open_image
 
 TIMEOUT_S = 120
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -718,8 +718,8 @@ PERMISSION_CHILD = r"""
 import json, sys
 sys.path.insert(0, {tests!r})
 import numpy as np
-from photosearch.core.indexer import read_and_decode
-from photosearch.core.scanner import walk_photos
+from photosearch.core.indexing.indexer import read_and_decode
+from photosearch.core.indexing.scanner import walk_photos
 problems = []
 found = [e.path for e in walk_photos({folder!r}, problems)]
 class Preprocess:  # no torch in this child: it starts in a fraction of a second
@@ -776,7 +776,7 @@ def test_permission_errors_when_running_as_root(tmp_path: Path) -> None:
 
 def test_sparse_file_is_not_read(tmp_path: Path, tiny_encoder, monkeypatch) -> None:
     """A huge file is refused from its size; a non-image from its first bytes."""
-    from photosearch.core import indexer
+    from photosearch.core.indexing import indexer
 
     reads: list[int] = []
     real_fdopen = os.fdopen

@@ -27,9 +27,9 @@ from pathlib import Path
 import pytest
 from helpers import TinyEncoder, copy_sample
 
-from photosearch.core.db import Database
-from photosearch.core.indexer import Indexer, read_and_decode
-from photosearch.core.store import Library, path_from_db
+from photosearch.core.indexing.indexer import Indexer, read_and_decode
+from photosearch.core.library.db import Database
+from photosearch.core.library.store import Library, path_from_db
 
 KILLS = 22
 SEED = 20240808
@@ -40,8 +40,8 @@ sys.path.insert(0, {tests!r})
 import numpy as np
 import torch
 from helpers import TinyEncoder
-from photosearch.core.indexer import Indexer
-from photosearch.core.store import Library
+from photosearch.core.indexing.indexer import Indexer
+from photosearch.core.library.store import Library
 
 # Imported and warmed up once, single-threaded (no OpenMP pool exists to break across fork), so
 # that each forked run starts at once.

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from helpers import WATCH_FAST, TinyEncoder, copy_sample
 
-from photosearch.core.db import DatabaseCorruptError
-from photosearch.core.indexer import Indexer
-from photosearch.core.store import INTEGRITY_CHECK_DAYS, LAST_CHECK_KEY, Library
-from photosearch.core.watcher import WatchService
+from photosearch.core.indexing.indexer import Indexer
+from photosearch.core.indexing.watcher import WatchService
+from photosearch.core.library.db import DatabaseCorruptError
+from photosearch.core.library.store import INTEGRITY_CHECK_DAYS, LAST_CHECK_KEY, Library
 
 REPO = Path(__file__).parent.parent
 TIMEOUT = 60_000

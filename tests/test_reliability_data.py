@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 from helpers import WATCH_FAST, TinyEncoder, copy_sample
 
-from photosearch.core.indexer import Indexer
-from photosearch.core.store import Library
+from photosearch.core.indexing.indexer import Indexer
+from photosearch.core.library.store import Library
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -87,7 +87,7 @@ def test_indexing_leaves_every_photo_byte_identical(tmp_path, read_only_photos):
 
 
 def test_watching_leaves_every_photo_byte_identical(tmp_path, read_only_photos):
-    watcher = pytest.importorskip("photosearch.core.watcher")
+    watcher = pytest.importorskip("photosearch.core.indexing.watcher")
     root = read_only_photos
     before = snapshot(root)
     encoder = TinyEncoder()

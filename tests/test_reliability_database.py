@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from helpers import TinyEncoder, copy_sample
 
-from photosearch.core.db import DatabaseError
-from photosearch.core.indexer import Indexer
-from photosearch.core.store import Library
+from photosearch.core.indexing.indexer import Indexer
+from photosearch.core.library.db import DatabaseError
+from photosearch.core.library.store import Library
 
 REPO = Path(__file__).parent.parent
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -202,16 +202,16 @@ FULL_DISK_CHILD = r"""
 import os, sys
 sys.path.insert(0, {tests!r})
 from helpers import TinyEncoder
-from photosearch.core.db import DatabaseError
-from photosearch.core.indexer import Indexer
-from photosearch.core.store import Library
+from photosearch.core.library.db import DatabaseError
+from photosearch.core.indexing.indexer import Indexer
+from photosearch.core.library.store import Library
 
 disk, photos = {disk!r}, {photos!r}
 with Library(disk + "/lib.db") as library:
     library.add_folder(photos)
     indexer = Indexer(library, TinyEncoder(), batch_size=4, decode_workers=2)
     indexer.prepare()
-    from photosearch.core.sync import sync_folders
+    from photosearch.core.indexing.sync import sync_folders
     sync_folders(library, None, indexer.encoder.model_id)
     st = os.statvfs(disk)
     with open(disk + "/filler", "wb") as f:  # leave 16 KB: less than one vector chunk

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 from helpers import TinyEncoder, copy_sample
 
-from photosearch.core.indexer import Indexer
-from photosearch.core.store import Library
+from photosearch.core.indexing.indexer import Indexer
+from photosearch.core.library.store import Library
 
 TESTS = Path(__file__).parent
 PR_CAPBSET_DROP = 24
@@ -33,9 +33,9 @@ CHILD = """
 import json, logging, os, sys
 sys.path.insert(0, {tests!r})
 from helpers import TinyEncoder
-from photosearch.core.indexer import Indexer
-from photosearch.core.store import Library
-from photosearch.core.watcher import sync_paths
+from photosearch.core.indexing.indexer import Indexer
+from photosearch.core.library.store import Library
+from photosearch.core.indexing.watcher import sync_paths
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
 blocked = {blocked!r}

@@ -26,9 +26,9 @@ import pytest
 from helpers import SAMPLE, copy_sample
 from PIL import Image
 
-from photosearch.core import imageio
-from photosearch.core.bands import bands
-from photosearch.core.imageio import ImageLoadError, open_image, open_image_with_info
+from photosearch.core.vision import imageio
+from photosearch.core.vision.bands import bands
+from photosearch.core.vision.imageio import ImageLoadError, open_image, open_image_with_info
 
 REPO = Path(__file__).parent.parent
 BUDGET_MB = 32
@@ -139,7 +139,7 @@ def test_a_cut_short_png_read_in_bands_is_an_error_not_a_crash(tmp_path, cut):
 RSS_SCRIPT = """
 import os, resource, sys
 os.environ["PHOTOSEARCH_DECODE_BUDGET_MB"] = sys.argv[2]
-from photosearch.core.imageio import open_image
+from photosearch.core.vision.imageio import open_image
 open_image(sys.argv[3], 64)  # plugins and code paths warmed up on a small image
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 image = open_image(sys.argv[1], 224)
@@ -187,8 +187,8 @@ def test_what_cannot_fit_the_budget_is_refused_clearly(tmp_path, small_budget):
 
 
 def test_the_indexer_records_a_refused_photo_and_goes_on(tmp_path, small_budget, tiny_encoder):
-    from photosearch.core.indexer import Indexer
-    from photosearch.core.store import Library
+    from photosearch.core.indexing.indexer import Indexer
+    from photosearch.core.library.store import Library
 
     photos = tmp_path / "photos"
     copy_sample(photos, ["dog"], per_class=2)
@@ -208,8 +208,8 @@ def test_the_indexer_records_a_refused_photo_and_goes_on(tmp_path, small_budget,
 def test_decode_workers_share_one_budget(tmp_path, small_budget, tiny_encoder, monkeypatch):
     """Six photos that each need more than half the budget: four workers decode them one at a
     time, and all are indexed."""
-    from photosearch.core.indexer import Indexer
-    from photosearch.core.store import Library
+    from photosearch.core.indexing.indexer import Indexer
+    from photosearch.core.library.store import Library
 
     class Watched(imageio.DecodeBudget):
         most = 0
@@ -263,8 +263,8 @@ def make_sparse(path: Path, size: int, head: bytes = b"\xff\xd8\xff\xe0") -> Pat
 
 
 def tiny_library(tmp_path: Path, tiny_encoder: object) -> Path:
-    from photosearch.core.indexer import Indexer
-    from photosearch.core.store import Library
+    from photosearch.core.indexing.indexer import Indexer
+    from photosearch.core.library.store import Library
 
     photos = tmp_path / "photos"
     copy_sample(photos, ["dog"], per_class=2)

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from helpers import WATCH_FAST, TinyEncoder, copy_sample
 
-from photosearch.core.locks import IndexingLock
-from photosearch.core.store import Library
-from photosearch.core.watcher import WatchService
+from photosearch.core.indexing.watcher import WatchService
+from photosearch.core.library.locks import IndexingLock
+from photosearch.core.library.store import Library
 
 REPO = Path(__file__).parent.parent
 TESTS = Path(__file__).parent
@@ -37,7 +37,7 @@ N_PHOTOS = 12
 
 CREATE_RACE = r"""
 import multiprocessing as mp, os, random, sys
-from photosearch.core.store import Library
+from photosearch.core.library.store import Library
 
 def create(path, barrier, delay, results):
     barrier.wait()
@@ -128,8 +128,8 @@ INDEXER_CHILD = r"""
 import sys
 sys.path.insert(0, {tests!r})
 from helpers import TinyEncoder
-from photosearch.core.indexer import Indexer
-from photosearch.core.store import Library
+from photosearch.core.indexing.indexer import Indexer
+from photosearch.core.library.store import Library
 
 def progress(p):
     if p.phase == "wait":

@@ -69,7 +69,8 @@ def malformed_files(tmp_path: Path) -> list[tuple[Path, str]]:
 
 
 def test_malicious_and_malformed_weights_are_refused_in_process(tmp_path):
-    from photosearch.core.encoder import ModelNotFoundError, load_encoder
+    from photosearch.core.vision.encoder import ModelNotFoundError
+    from photosearch.core.vision.loader import load_encoder
 
     marker, files = evil_files(tmp_path)
     cases = [*((f, "cannot load model weights") for f in files), *malformed_files(tmp_path)]
@@ -175,7 +176,7 @@ def test_no_shell_anywhere_in_the_package():
 def converted_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model cache holding the real model converted for OpenVINO, made once for these tests."""
     pytest.importorskip("openvino")
-    from photosearch.core.encoder import load_encoder
+    from photosearch.core.vision.loader import load_encoder
 
     folder = tmp_path_factory.mktemp("converted")
     with pytest.MonkeyPatch.context() as patch:
@@ -222,7 +223,7 @@ def test_shuffled_weights_in_the_cached_model_are_rebuilt_and_match_torch(
 
     import numpy as np
 
-    from photosearch.core.encoder import load_encoder
+    from photosearch.core.vision.loader import load_encoder
 
     cache, xml, weights = private_cache(converted_cache, tmp_path)
     shuffle_largest_weights(xml, weights)
@@ -237,7 +238,7 @@ def test_shuffled_weights_in_the_cached_model_are_rebuilt_and_match_torch(
     got, expected = encoder.encode_paths(photos), torch_encoder.encode_paths(photos)
     assert np.abs(got.vectors - expected.vectors).max() < 1e-4
     assert (np.argsort(-got.probs, 1)[:, :5] == np.argsort(-expected.probs, 1)[:, :5]).all()
-    from photosearch.core.models.model_cache import CachedModel
+    from photosearch.core.vision.models.model_cache import CachedModel
 
     CachedModel(xml.parent, xml.stem).verify_files()  # the rebuilt files are vouched for
 
@@ -290,7 +291,7 @@ def test_the_probe_and_the_manifest_are_checked_on_every_load(tmp_path, caplog):
     import logging
 
     pytest.importorskip("openvino")
-    from photosearch.core.models.openvino_body import load_openvino_body
+    from photosearch.core.vision.models.openvino_body import load_openvino_body
 
     def load() -> str:
         caplog.clear()

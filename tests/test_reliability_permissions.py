@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from helpers import TinyEncoder, copy_sample
 
-from photosearch.core.indexer import Indexer
-from photosearch.core.repair import repair_library
-from photosearch.core.store import Library
+from photosearch.core.indexing.indexer import Indexer
+from photosearch.core.library.repair import repair_library
+from photosearch.core.library.store import Library
 
 
 @pytest.fixture(params=[0o022, 0o000], ids=["umask 022", "umask 000"])

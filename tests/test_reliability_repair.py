@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from helpers import TinyEncoder, copy_sample
 
-from photosearch.core import repair
-from photosearch.core.db import DatabaseError
-from photosearch.core.indexer import Indexer
-from photosearch.core.store import Library
+from photosearch.core.indexing.indexer import Indexer
+from photosearch.core.library import repair
+from photosearch.core.library.db import DatabaseError
+from photosearch.core.library.store import Library
 
 REPO = Path(__file__).parent.parent
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -95,7 +95,7 @@ def test_a_healthy_library_is_refused_unless_forced(tmp_path, photos):
 
 HOLDER = """
 import sys
-from photosearch.core.store import Library
+from photosearch.core.library.store import Library
 library = Library(sys.argv[1])
 print("open", flush=True)
 sys.stdin.read()

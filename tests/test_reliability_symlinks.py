@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from helpers import SAMPLE, WATCH_FAST, TinyEncoder
 
-from photosearch.core.indexer import Indexer
-from photosearch.core.scanner import LinkPolicy, walk_photos
-from photosearch.core.store import Library
-from photosearch.core.watcher import WatchService
+from photosearch.core.indexing.indexer import Indexer
+from photosearch.core.indexing.scanner import LinkPolicy, walk_photos
+from photosearch.core.indexing.watcher import WatchService
+from photosearch.core.library.store import Library
 
 PHOTOS = sorted(SAMPLE.glob("*/*.jpg"))
 

@@ -11,16 +11,16 @@ import numpy as np
 import pytest
 from helpers import SAMPLE, TinyEncoder, copy_sample
 
-from photosearch.core.indexer import Indexer
-from photosearch.core.schema import SCHEMA_VERSION
-from photosearch.core.search import Searcher
-from photosearch.core.store import Library
-from photosearch.core.teach.feedback import Feedback
+from photosearch.core.indexing.indexer import Indexer
+from photosearch.core.library.schema import SCHEMA_VERSION
+from photosearch.core.library.store import Library
+from photosearch.core.library.vector_index import VectorIndex
+from photosearch.core.search.feedback import Feedback
+from photosearch.core.search.searcher import Searcher
+from photosearch.core.search.text_search import TextSearcher
 from photosearch.core.teach.fit import FitError, background_rows, fit_word
 from photosearch.core.teach.words import TeachError, Words
 from photosearch.core.text import build_embedder
-from photosearch.core.text_search import TextSearcher
-from photosearch.core.vector_index import VectorIndex
 
 
 @pytest.fixture

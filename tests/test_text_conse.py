@@ -91,7 +91,7 @@ def test_tags(encoded) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_evaluate_library(encoded) -> None:  # type: ignore[no-untyped-def]
-    from photosearch.core.text.evaluate import evaluate_library
+    from photosearch.core.evaluation.evaluate import evaluate_library
 
     library, labels, _ = encoded
     report = evaluate_library(

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photosearch.core.text.evaluate import (
+from photosearch.core.evaluation.evaluate import (
     average_precision,
     image_to_image_p_at_k,
     precision_at_k,

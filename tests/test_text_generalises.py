@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from photosearch.cli import main
-from photosearch.core.imagenet import class_names, classes_by_name
 from photosearch.core.text.lexical_check import class_name_check, plural
 from photosearch.core.text.semantic import default_model
+from photosearch.core.vision.imagenet import class_names, classes_by_name
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ import csv
 import numpy as np
 import pytest
 
-from photosearch.core.imagenet import class_names
 from photosearch.core.text.embedder import build_embedder, top_k
 from photosearch.core.text.query import LibraryArrays, compile_query, score_query
 from photosearch.core.text.semantic import default_model
+from photosearch.core.vision.imagenet import class_names
 
 LABELS = ("sailboat", "ferry", "car", "helicopter", "dog")
 

@@ -7,13 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from photosearch.core.evaluation.training import label_targets, loss_value, train_projection
 from photosearch.core.text.embedder import ProjectionEmbedder, build_embedder
-from photosearch.core.text.projection import (
-    Projection,
-    ProjectionError,
-    loss_value,
-    train_projection,
-)
+from photosearch.core.text.projection import Projection, ProjectionError
 from photosearch.core.text.semantic import default_model
 
 WORDS = ["dog", "pizza", "car", "flower"]
@@ -35,7 +31,6 @@ def test_training_reduces_loss(loss: str) -> None:
     assert result.losses[-1] < 0.5 * result.losses[0]
     projected = result.projection.project(x)
     # Each photo is now nearest its own label's vector.
-    from photosearch.core.text.projection import label_targets
 
     names, targets = label_targets(labels, model)
     predicted = [names[i] for i in np.argmax(projected @ targets.T, axis=1)]

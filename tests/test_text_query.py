@@ -7,7 +7,6 @@ import time
 import numpy as np
 import pytest
 
-from photosearch.core.imagenet import NUM_CLASSES
 from photosearch.core.text.query import (
     ImageTerm,
     LibraryArrays,
@@ -18,6 +17,7 @@ from photosearch.core.text.query import (
     score_query,
 )
 from photosearch.core.text.semantic import UnknownQueryError, default_model
+from photosearch.core.vision.imagenet import NUM_CLASSES
 
 
 def terms(text: str) -> list[tuple[float, str | None]]:

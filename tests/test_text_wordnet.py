@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from photosearch.core.imagenet import imagenet_classes
 from photosearch.core.text.query import compile_query
 from photosearch.core.text.semantic import default_model
 from photosearch.core.text.wordnet import WordNet
+from photosearch.core.vision.imagenet import imagenet_classes
 
 
 @pytest.fixture(scope="module")

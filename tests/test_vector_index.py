@@ -12,8 +12,8 @@ import time
 import numpy as np
 import pytest
 
-from photosearch.core.db import Database
-from photosearch.core.store import (
+from photosearch.core.library.db import Database
+from photosearch.core.library.store import (
     SEMANTIC_TABLE,
     VISUAL_TABLE,
     Embedded,
@@ -22,7 +22,7 @@ from photosearch.core.store import (
     ensure_vector_table,
     write_embeddings,
 )
-from photosearch.core.vector_index import Snapshot, VectorIndex, quantize_rows
+from photosearch.core.library.vector_index import Snapshot, VectorIndex, quantize_rows
 
 DV, DS, K = 8, 5, 32
 
@@ -133,7 +133,7 @@ def test_incremental_refresh_equals_a_fresh_build(tmp_path):
 
 @pytest.mark.parametrize("slack", [4096, 0])
 def test_photos_added_while_indexing_are_appended_without_copying(tmp_path, monkeypatch, slack):
-    import photosearch.core.vector_index as vector_index
+    import photosearch.core.library.vector_index as vector_index
 
     monkeypatch.setattr(vector_index, "APPEND_SLACK", slack)
     with new_library(tmp_path / "lib.db") as library:
@@ -183,7 +183,7 @@ def test_removed_folder_photos_disappear(tmp_path):
 
 
 def test_many_new_photos_at_once_reload_the_index(tmp_path, monkeypatch):
-    import photosearch.core.vector_index as vector_index
+    import photosearch.core.library.vector_index as vector_index
 
     monkeypatch.setattr(vector_index, "LOOKUP_ROWS_MAX", 8)
     lookups: list[int] = []
@@ -205,7 +205,7 @@ def test_many_new_photos_at_once_reload_the_index(tmp_path, monkeypatch):
 
 
 def test_a_photo_renamed_over_another_replaces_it(tmp_path):
-    from photosearch.core.watcher import apply_moves
+    from photosearch.core.indexing.watcher import apply_moves
 
     with new_library(tmp_path / "lib.db") as library:
         embed(library, range(1, 21))
@@ -370,7 +370,7 @@ def test_the_scan_is_exact_over_the_held_vectors_and_close_to_the_stored_ones(tm
 
 
 def test_a_cache_file_of_the_float32_layout_is_not_used(tmp_path, monkeypatch):
-    import photosearch.core.vector_index as vector_index
+    import photosearch.core.library.vector_index as vector_index
 
     cache = tmp_path / "cache"
     with new_library(tmp_path / "lib.db") as library:

@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 from helpers import SAMPLE, WATCH_FAST, TinyEncoder, copy_sample
 
-from photosearch.core.changes import Changes
-from photosearch.core.db import DatabaseError
-from photosearch.core.search import Searcher
-from photosearch.core.store import Library
-from photosearch.core.watcher import WatchService
+from photosearch.core.indexing.changes import Changes
+from photosearch.core.indexing.watcher import WatchService
+from photosearch.core.library.db import DatabaseError
+from photosearch.core.library.store import Library
+from photosearch.core.search.searcher import Searcher
 
 FAST = WATCH_FAST
 SAMPLES = sorted(SAMPLE.glob("*/*.jpg"))
@@ -351,7 +351,7 @@ def test_inotify_watch_limit_falls_back_to_periodic_rescans(
 
 
 def test_a_failing_step_is_retried_and_loses_nothing(tmp_path, tiny_encoder, monkeypatch):
-    import photosearch.core.watcher as watcher
+    import photosearch.core.indexing.watcher as watcher
 
     real = watcher.sync_paths
     failures: list[int] = []

@@ -43,8 +43,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from photosearch.core.text.embedder import top_k  # noqa: E402
-from photosearch.core.text.evaluate import (  # noqa: E402
+from photosearch.core.evaluation.evaluate import (  # noqa: E402
     METHODS,
     average_precision,
     evaluate_library,
@@ -55,6 +54,7 @@ from photosearch.core.text.evaluate import (  # noqa: E402
     tag_check,
     text_to_image,
 )
+from photosearch.core.text.embedder import top_k  # noqa: E402
 from photosearch.core.text.lexical_check import lexical_check  # noqa: E402
 from photosearch.core.text.query import LibraryArrays, compile_query, text_scores  # noqa: E402
 from photosearch.core.text.semantic import (  # noqa: E402
@@ -114,7 +114,7 @@ def load_arrays(folder: Path, cache: Path | None) -> dict[str, np.ndarray]:
     if cache is not None and cache.is_file():
         with np.load(cache, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
-    from photosearch.core.encoder import load_encoder
+    from photosearch.core.vision.loader import load_encoder
 
     paths, labels, _ = read_labels(folder)
     encoder = load_encoder()
@@ -158,7 +158,7 @@ def generic_check(model: SemanticModel, library: LibraryArrays, labels: np.ndarr
 
 
 def projection_check(arrays: dict, queries: dict[str, str], model: SemanticModel) -> list[dict]:
-    from photosearch.core.text.projection import train_projection
+    from photosearch.core.evaluation.training import train_projection
 
     features, labels = arrays["F"], np.asarray(arrays["labels"])
     ids, probs = top_k(arrays["P"])

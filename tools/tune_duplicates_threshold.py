@@ -81,7 +81,7 @@ def encode(encoder, paths: list[Path], batch: int = 32) -> np.ndarray:  # type: 
 
 
 def compute(photos_dir: Path, per_class: int = 0, min_side: int = 0) -> dict[str, np.ndarray]:
-    from photosearch.core.encoder import load_encoder
+    from photosearch.core.vision.loader import load_encoder
 
     originals = []
     for folder in sorted(p for p in photos_dir.iterdir() if p.is_dir()):

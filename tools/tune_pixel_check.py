@@ -1,4 +1,4 @@
-"""Measure where the pixel check's threshold belongs (photosearch/core/pixel_check.py).
+"""Measure where the pixel check's threshold belongs (photosearch/core/vision/pixel_check.py).
 
 Over the dev photos (default /work/shared/data/photos-dev, one folder per class) it prints, per
 pixel threshold, how many edited copies (150 photos × the six edits of
@@ -21,9 +21,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from tune_duplicates_threshold import DEV, VARIANTS, make_variant  # noqa: E402
 
-from photosearch.core.encoder import load_encoder  # noqa: E402
-from photosearch.core.imageio import open_image  # noqa: E402
-from photosearch.core.pixel_check import SIDE, signature_of, similarity  # noqa: E402
+from photosearch.core.vision.imageio import open_image  # noqa: E402
+from photosearch.core.vision.loader import load_encoder  # noqa: E402
+from photosearch.core.vision.pixel_check import SIDE, signature_of, similarity  # noqa: E402
 
 THRESHOLDS = (0.85, 0.88, 0.90, 0.92, 0.93, 0.95)
 

@@ -14,8 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from photosearch.core.library.store import Library
 from photosearch.core.resources import sample_photos_dir
-from photosearch.core.store import Library
 from photosearch.gui.app import make_application
 from photosearch.gui.context import AppContext
 from photosearch.gui.main_window import MainWindow

@@ -7,31 +7,52 @@ Each subcommand lives in its own module with ``register(subparsers)`` and ``run(
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 from collections.abc import Sequence
 
 from photosearch import __version__
+from photosearch.cli import (
+    audit_cmd,
+    classify_cmd,
+    duplicates_cmd,
+    eval_cmd,
+    folders_cmd,
+    gui_cmd,
+    index_cmd,
+    repair_cmd,
+    search_cmd,
+    similar_cmd,
+    status_cmd,
+    tags_cmd,
+    teach_cmd,
+    train_cmd,
+    watch_cmd,
+    words_cmd,
+)
+from photosearch.cli.common import run_command
+from photosearch.cli.output import use_safe_streams
 
-# Module names under photosearch.cli, in the order --help shows them.
+# In the order --help shows them. Building the parser loads every command module, so each one
+# imports the core modules it needs inside its ``run``: a command pays only for its own imports
+# (``photosearch search`` never loads torch or the GUI; tests/test_lean_runtime.py).
 COMMANDS = [
-    "gui",
-    "index",
-    "search",
-    "similar",
-    "tags",
-    "classify",
-    "status",
-    "watch",
-    "duplicates",
-    "teach",
-    "words",
-    "train",
-    "eval",
-    "audit",
-    "folders",
-    "repair",
+    gui_cmd,
+    index_cmd,
+    search_cmd,
+    similar_cmd,
+    tags_cmd,
+    classify_cmd,
+    status_cmd,
+    watch_cmd,
+    duplicates_cmd,
+    teach_cmd,
+    words_cmd,
+    train_cmd,
+    eval_cmd,
+    audit_cmd,
+    folders_cmd,
+    repair_cmd,
 ]
 
 
@@ -43,20 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"photosearch {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"photosearch.cli.{name}_cmd")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"photosearch.cli.{name}_cmd":
-                continue  # not built yet
-            raise
+    for module in COMMANDS:
         module.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from photosearch.cli.output import use_safe_streams
-
     use_safe_streams()  # before argparse, whose messages may quote a file name
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -67,8 +80,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.command is None:
         args = parser.parse_args(["gui", *(argv or [])])
-    from photosearch.cli.common import run_command
-
     return run_command(args)
 
 

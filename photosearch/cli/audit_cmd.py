@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from photosearch.cli.common import ProgressBar
     from photosearch.core.audit.html import write_report
     from photosearch.core.audit.report import run_audit, summary_text
-    from photosearch.core.audit.wordsets import WordSetsError
+    from photosearch.core.text.wordsets import WordSetsError
     from photosearch.core.text.wordspace import WordSpaceError
 
     for option in ("photos", "eval_photos"):

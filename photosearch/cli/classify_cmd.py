@@ -29,8 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from photosearch.core.imageio import ImageLoadError
-    from photosearch.core.imagenet import class_names
+    from photosearch.core.vision.imageio import ImageLoadError
+    from photosearch.core.vision.imagenet import class_names
 
     encoder = load_encoder_from(args)
     names = class_names()

@@ -90,7 +90,7 @@ def text_options() -> argparse.ArgumentParser:
 
 
 def open_library(args: argparse.Namespace) -> Any:
-    from photosearch.core.store import Library
+    from photosearch.core.library.store import Library
 
     return Library(args.db)
 
@@ -113,7 +113,8 @@ def add_folder_args(library: Any, args: argparse.Namespace, command: str) -> lis
 
 
 def load_encoder_from(args: argparse.Namespace) -> Any:
-    from photosearch.core.encoding import ModelNotFoundError, load_encoder
+    from photosearch.core.vision.encoding import ModelNotFoundError
+    from photosearch.core.vision.loader import load_encoder
 
     try:
         return load_encoder(
@@ -178,8 +179,8 @@ def format_duration(seconds: float | None) -> str:
 
 def run_command(args: argparse.Namespace) -> int:
     from photosearch.core.errors import DatabaseCorruptError
-    from photosearch.core.imageio import ImageLoadError
-    from photosearch.core.store import REPAIR_HINT
+    from photosearch.core.library.store import REPAIR_HINT
+    from photosearch.core.vision.imageio import ImageLoadError
 
     use_safe_streams()
     try:
@@ -209,6 +210,6 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def exc_path(exc: Exception, args: argparse.Namespace) -> str:
-    from photosearch.core.store import default_db_path
+    from photosearch.core.library.store import default_db_path
 
     return str(getattr(args, "db", None) or default_db_path())

@@ -26,7 +26,7 @@ def _threshold(text: str) -> float:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from photosearch.core.duplicates import DEFAULT_THRESHOLD, UNVERIFIED_THRESHOLD
+    from photosearch.core.search.duplicates import DEFAULT_THRESHOLD, UNVERIFIED_THRESHOLD
 
     p = sub.add_parser(
         "duplicates",
@@ -55,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from photosearch.core.duplicates import find_duplicates
+    from photosearch.core.search.duplicates import find_duplicates
 
     with open_library(args) as library:
         if library.visual_model() is None:

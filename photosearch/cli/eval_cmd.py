@@ -40,17 +40,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from photosearch.core.indexer import Indexer
-    from photosearch.core.store import Library
-    from photosearch.core.text import build_embedder
-    from photosearch.core.text.evaluate import (
+    from photosearch.core.evaluation.evaluate import (
         evaluate_library,
         match_check,
         read_labels,
         read_queries,
         tag_check,
     )
-    from photosearch.core.vector_index import VectorIndex
+    from photosearch.core.indexing.indexer import Indexer
+    from photosearch.core.library.store import Library
+    from photosearch.core.library.vector_index import VectorIndex
+    from photosearch.core.text import build_embedder
 
     if not os.path.isdir(args.folder):
         raise CommandError(f"not a folder: {args.folder}")

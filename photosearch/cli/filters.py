@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
-from photosearch.core.search import Filters
+from photosearch.core.search.searcher import Filters
 
 
 def parse_date(text: str) -> float:

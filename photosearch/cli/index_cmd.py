@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from photosearch.core.indexer import Indexer
+    from photosearch.core.indexing.indexer import Indexer
 
     check_folder_args(args)
     with open_library(args) as library:
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
 def _with_wait_message(update: Any) -> Any:
     """Progress that also says, on stderr, when the run waits for another process's indexer
     (the indexer reports the wait once)."""
-    from photosearch.core.indexer import waiting_message
+    from photosearch.core.indexing.indexer import waiting_message
 
     def on_progress(progress: Any) -> None:
         if progress.phase == "wait":
@@ -103,8 +103,8 @@ def inference_info(encoder: Any) -> dict[str, str]:
 def semantic_embedder_from(args: argparse.Namespace, library: Any) -> Any:
     """The word-space embedder for indexing: --word-vectors/--projection, else what the library
     used last, else the shipped GloVe vectors."""
+    from photosearch.core.search.text_search import build_library_embedder
     from photosearch.core.text import ProjectionError, WordSpaceError
-    from photosearch.core.text_search import build_library_embedder
 
     try:
         return build_library_embedder(

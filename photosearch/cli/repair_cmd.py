@@ -28,8 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from photosearch.core.repair import LibraryHealthyError, repair_library
-    from photosearch.core.store import default_db_path
+    from photosearch.core.library.repair import LibraryHealthyError, repair_library
+    from photosearch.core.library.store import default_db_path
 
     path = Path(args.db) if args.db else default_db_path()
     try:

@@ -21,7 +21,7 @@ from photosearch.cli.filters import filter_options, filters_from
 from photosearch.cli.similar_cmd import print_results
 
 if TYPE_CHECKING:
-    from photosearch.core.search import Result
+    from photosearch.core.search.searcher import Result
 
 QUERY_HELP = """query language:
   beach at sunset      words and phrases
@@ -53,9 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from photosearch.core.search import Searcher
+    from photosearch.core.search.searcher import Searcher
+    from photosearch.core.search.text_search import TextSearcher
     from photosearch.core.text import QuerySyntaxError, UnknownQueryError
-    from photosearch.core.text_search import TextSearcher
 
     text = " ".join(args.query).strip()
     if not text and not args.image:

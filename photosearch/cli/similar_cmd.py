@@ -19,7 +19,7 @@ from photosearch.cli.common import (
 from photosearch.cli.filters import filter_options, filters_from
 
 if TYPE_CHECKING:
-    from photosearch.core.search import Result
+    from photosearch.core.search.searcher import Result
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from photosearch.core.search import Searcher
+    from photosearch.core.search.searcher import Searcher
 
     with open_library(args) as library:
         if library.visual_model() is None:

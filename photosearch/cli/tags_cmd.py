@@ -30,8 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from photosearch.cli.index_cmd import semantic_embedder_from
-    from photosearch.core.search import Searcher
-    from photosearch.core.text_search import TextSearcher
+    from photosearch.core.search.searcher import Searcher
+    from photosearch.core.search.text_search import TextSearcher
 
     out: list[dict[str, Any]] = []
     with open_library(args) as library:

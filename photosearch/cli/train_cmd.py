@@ -55,8 +55,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _teach_labels(args: argparse.Namespace) -> int:
+    from photosearch.core.evaluation.evaluate import read_labels
     from photosearch.core.teach.words import TeachError, Words
-    from photosearch.core.text.evaluate import read_labels
 
     paths, labels, queries = read_labels(args.folder)
     if not paths:
@@ -92,7 +92,8 @@ def _teach_labels(args: argparse.Namespace) -> int:
 
 
 def _projection(args: argparse.Namespace) -> int:
-    from photosearch.core.text import ProjectionError, WordSpaceError, load_model, train_from_folder
+    from photosearch.core.evaluation.training import train_from_folder
+    from photosearch.core.text import ProjectionError, WordSpaceError, load_model
 
     try:
         model = load_model(args.word_vectors)

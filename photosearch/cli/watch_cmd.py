@@ -1,6 +1,6 @@
 """``photosearch watch``: follow the library's folders and index changes until interrupted.
 
-The same background service as the app (:class:`photosearch.core.watcher.WatchService`), headless
+The same background service as the app (:class:`photosearch.core.indexing.watcher.WatchService`), headless
 and without Qt. Logs what it does to stderr (INFO by default; ``-q`` for warnings only). Ctrl+C
 or SIGTERM stops it cleanly: committed batches stay, unfinished photos stay pending for next time.
 """
@@ -24,13 +24,13 @@ from photosearch.cli.common import (
     open_library,
     text_options,
 )
-from photosearch.core.db import DatabaseError
+from photosearch.core.library.db import DatabaseError
 
 log = logging.getLogger("photosearch.watch")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from photosearch.core.store import INTEGRITY_CHECK_DAYS
+    from photosearch.core.library.store import INTEGRITY_CHECK_DAYS
 
     p = sub.add_parser(
         "watch",
@@ -91,7 +91,7 @@ class _ProgressLog:
 
 def run(args: argparse.Namespace) -> int:
     from photosearch.cli.index_cmd import semantic_embedder_from
-    from photosearch.core.watcher import WatchService
+    from photosearch.core.indexing.watcher import WatchService
 
     package_log = logging.getLogger("photosearch")
     if args.quiet:

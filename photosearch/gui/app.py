@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from photosearch.core.errors import DatabaseError
-from photosearch.core.store import Library, default_db_path
+from photosearch.core.library.store import Library, default_db_path
 from photosearch.gui.context import AppContext
 from photosearch.gui.main_window import MainWindow
 from photosearch.gui.qt import QApplication, QMessageBox

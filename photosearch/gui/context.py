@@ -14,8 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from photosearch.core.errors import DatabaseCorruptError
-from photosearch.core.search import Searcher
-from photosearch.core.store import REPAIR_HINT, Library
+from photosearch.core.library.store import REPAIR_HINT, Library
+from photosearch.core.search.searcher import Searcher
 from photosearch.gui import search_service
 from photosearch.gui.errors import ErrorReporter
 from photosearch.gui.indexing import IndexingService

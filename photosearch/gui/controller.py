@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from photosearch.core.errors import ImageError, UserError
-from photosearch.core.search import Filters, Result
+from photosearch.core.search.searcher import Filters, Result
 from photosearch.gui import search_service, teach_service
 from photosearch.gui.context import AppContext
 from photosearch.gui.empty_state import Empty

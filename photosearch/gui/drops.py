@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from photosearch.core.store import default_cache_dir
+from photosearch.core.library.store import default_cache_dir
 from photosearch.gui.qt import QImage, QMimeData
 
 IMAGE_SUFFIXES = {

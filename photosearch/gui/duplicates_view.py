@@ -24,14 +24,14 @@ from typing import Any
 
 from send2trash import send2trash
 
-from photosearch.core.duplicates import (
+from photosearch.core.library.photo_status import mark_missing
+from photosearch.core.library.store import Library
+from photosearch.core.search.duplicates import (
     Cancelled,
     DuplicateGroup,
     DuplicatePhoto,
     find_duplicates,
-    mark_missing,
 )
-from photosearch.core.store import Library
 from photosearch.core.units import format_bytes
 from photosearch.gui.errors import ErrorReporter, plain
 from photosearch.gui.qt import (

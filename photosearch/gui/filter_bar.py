@@ -1,7 +1,7 @@
 """The filter row above the grid: a date range, a camera and the sort order.
 
 It only holds the user's choice: :meth:`FilterBar.filters` turns it into a core
-:class:`~photosearch.core.search.Filters`, ``filters_changed`` and ``sort_changed`` say when it
+:class:`~photosearch.core.search.searcher.Filters`, ``filters_changed`` and ``sort_changed`` say when it
 changes. Dates are whole days at UTC midnight, as the core stores capture times (naive EXIF time
 read as UTC) and as the CLI's ``--after``/``--before`` read them.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 
-from photosearch.core.search import Filters
+from photosearch.core.search.searcher import Filters
 from photosearch.gui.qt import (
     QComboBox,
     QDate,

@@ -1,7 +1,7 @@
-"""The app's one indexing service: the folder watcher (:class:`photosearch.core.watcher.
+"""The app's one indexing service: the folder watcher (:class:`photosearch.core.indexing.watcher.
 WatchService`) on its own thread, which syncs the folders when it starts, follows them, and
 embeds what is pending. "Rescan" and a new folder are requests to it; pause / resume / stop reach
-it directly. What it changed (:class:`~photosearch.core.changes.Changes`), its progress and its
+it directly. What it changed (:class:`~photosearch.core.indexing.changes.Changes`), its progress and its
 state reach the GUI thread as queued signals (progress throttled); widgets are never touched
 from its thread.
 """
@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from photosearch.core.changes import Changes
-from photosearch.core.store import Library
+from photosearch.core.indexing.changes import Changes
+from photosearch.core.library.store import Library
 from photosearch.gui.models import ModelService
 from photosearch.gui.qt import QObject, Signal
 
@@ -29,7 +29,7 @@ class IndexingService(QObject):
     """Starts the watch service once and sends it requests; one worker ever syncs or embeds."""
 
     started = Signal()  # the service became busy (scanning or embedding)
-    progress = Signal(object)  # photosearch.core.indexer.Progress
+    progress = Signal(object)  # photosearch.core.indexing.indexer.Progress
     finished = Signal(object)  # Changes: everything the busy spell changed
     changed = Signal(object)  # Changes: one step's, as it happens (the grid follows these)
     failed = Signal(str)
@@ -78,7 +78,7 @@ class IndexingService(QObject):
         if self._retired is not None:
             self._retired.stop()  # one service at a time
             self._retired = None
-        from photosearch.core.watcher import WatchService  # no torch: the encoder is lazy
+        from photosearch.core.indexing.watcher import WatchService  # no torch: the encoder is lazy
 
         self._watcher = WatchService(
             self.library,

@@ -3,15 +3,17 @@ wiring; each panel is its own class, each piece of work runs on a worker."""
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 from collections.abc import Callable
+from html import escape
 
-from photosearch.core.store import Folder
+from photosearch import __version__
+from photosearch.core.library.store import Folder
 from photosearch.gui import actions, drops, search_service
 from photosearch.gui.context import AppContext
 from photosearch.gui.controller import SearchController
+from photosearch.gui.duplicates_view import DuplicatesDialog
 from photosearch.gui.empty_state import Empty
 from photosearch.gui.errors import BugDialog
 from photosearch.gui.filter_bar import FilterBar
@@ -449,22 +451,8 @@ class MainWindow(QMainWindow):
         if self._duplicates is not None and self._duplicates.isVisible():
             self._duplicates.raise_()  # one at a time: it reads the whole library
             return
-        try:
-            module = importlib.import_module("photosearch.gui.duplicates_view")
-        except ModuleNotFoundError as exc:
-            if exc.name != "photosearch.gui.duplicates_view":
-                raise
-            box = QMessageBox(
-                QMessageBox.Icon.Information,
-                "Find duplicates",
-                "Finding duplicate photos is not available in this version yet.",
-                QMessageBox.StandardButton.Ok,
-                self,
-            )
-            box.open()
-            return
         ctx = self.ctx
-        dialog = module.DuplicatesDialog(
+        dialog = DuplicatesDialog(
             ctx.library, self, runner=ctx.runner(1, "duplicates"), errors=ctx.errors
         )
         self._duplicates = dialog
@@ -475,9 +463,6 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About photosearch", self.about_text())
 
     def about_text(self) -> str:
-        from html import escape
-
-        from photosearch import __version__
 
         return (
             f"<b>photosearch {__version__}</b><br>An offline photo library with semantic "

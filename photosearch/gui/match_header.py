@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from photosearch.core.search import Result
+from photosearch.core.search.searcher import Result
 from photosearch.gui.qt import QHBoxLayout, QLabel, QPushButton, QStyle, Qt, QWidget, Signal, named
 
 

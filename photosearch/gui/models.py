@@ -22,7 +22,7 @@ EncoderFactory = Callable[[str], Any]
 
 def load_encoder_by_name(name: str) -> Any:
     # Torch-free when the converted model is cached; imports torch otherwise: workers only.
-    from photosearch.core.encoding import load_encoder
+    from photosearch.core.vision.loader import load_encoder
 
     return load_encoder(name)
 

@@ -6,8 +6,8 @@ import os
 import time
 from typing import Any
 
-from photosearch.core.search import Searcher
-from photosearch.core.store import Library, Photo
+from photosearch.core.library.store import Library, Photo
+from photosearch.core.search.searcher import Searcher
 from photosearch.core.units import format_bytes
 from photosearch.gui import search_service
 from photosearch.gui.errors import ErrorReporter

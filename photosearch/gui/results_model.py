@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Sequence
 
-from photosearch.core.search import Result
+from photosearch.core.search.searcher import Result
 from photosearch.gui.qt import (
     QAbstractListModel,
     QModelIndex,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from photosearch.core.search import Result
+from photosearch.core.search.searcher import Result
 from photosearch.core.teach.words import TaughtWord
 from photosearch.gui.empty_state import Empty, EmptyState
 from photosearch.gui.match_header import Matches, NoteLine, WeakerButton

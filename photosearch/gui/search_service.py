@@ -15,9 +15,10 @@ import threading
 from typing import Any
 
 from photosearch.core.errors import QueryError, TaughtWordProblem
-from photosearch.core.search import Filters, Result, Searcher
-from photosearch.core.store import Library, path_from_db
-from photosearch.core.text_search import Outcome, TextSearcher, build_library_embedder
+from photosearch.core.library import browse
+from photosearch.core.library.store import Library
+from photosearch.core.search.searcher import Filters, Result, Searcher
+from photosearch.core.search.text_search import Outcome, TextSearcher, build_library_embedder
 
 log = logging.getLogger(__name__)
 
@@ -104,43 +105,23 @@ def similar_to_photo(searcher: Searcher, photo_id: int, k: int = DEFAULT_K) -> l
 def library_photos(
     searcher: Searcher, k: int | None = None, filters: Filters | None = None
 ) -> list[Result]:
-    """The whole library, newest first (capture time, else file time).
-
-    Without filters this is one SQL query over the photos table: no vectors and no full photo
-    records are read, so it stays fast at 100k photos."""
+    """The whole library, newest first (capture time, else file time). Without filters this reads
+    no vectors and no full photo records (:func:`photosearch.core.library.browse.photos_by_date`)."""
     if filters is not None and filters.active():
         return searcher.library_photos(k, filters)
-    sql = (
-        "SELECT id, path, COALESCE(taken_at, mtime) AS date FROM photos "
-        "WHERE status = 'indexed' ORDER BY date DESC, id DESC"
-    )
-    params: tuple[Any, ...] = ()
-    if k is not None:
-        sql += " LIMIT ?"
-        params = (k,)
-    rows = searcher.library.reader().query(sql, params)
-    return [Result(int(pid), path_from_db(path), float(date)) for pid, path, date in rows]
+    return [
+        Result(pid, path, date) for pid, path, date in browse.photos_by_date(searcher.library, k)
+    ]
 
 
 def photo_dates(library: Library, photo_ids: list[int]) -> dict[int, float]:
     """Capture time (else file time) of each photo: what the grid sorts by date."""
-    dates: dict[int, float] = {}
-    db = library.reader()
-    for start in range(0, len(photo_ids), 900):  # under SQLite's bound-parameter limit
-        chunk = photo_ids[start : start + 900]
-        marks = ",".join("?" * len(chunk))
-        sql = f"SELECT id, COALESCE(taken_at, mtime) FROM photos WHERE id IN ({marks})"
-        dates.update((int(pid), float(date or 0.0)) for pid, date in db.query(sql, tuple(chunk)))
-    return dates
+    return browse.photo_dates(library, photo_ids)
 
 
 def camera_counts(library: Library) -> list[tuple[str, int]]:
     """The cameras named by indexed photos with their photo counts, most photos first."""
-    rows = library.reader().query(
-        "SELECT camera, COUNT(*) AS n FROM photos WHERE status = 'indexed' "
-        "AND camera IS NOT NULL AND camera != '' GROUP BY camera ORDER BY n DESC, camera"
-    )
-    return [(str(camera), int(n)) for camera, n in rows]
+    return browse.camera_counts(library)
 
 
 def warm_up(searcher: Searcher) -> None:

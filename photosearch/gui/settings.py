@@ -7,7 +7,7 @@ from photosearch.gui.qt import QByteArray, QSettings
 ORGANIZATION = "photosearch"
 APPLICATION = "photosearch"
 DEFAULT_MODEL = (
-    "efficientnet_lite0"  # same as photosearch.core.encoder.DEFAULT_MODEL (no torch here)
+    "efficientnet_lite0"  # same as photosearch.core.vision.encoder.DEFAULT_MODEL (no torch here)
 )
 THUMB_MIN, THUMB_MAX, THUMB_DEFAULT = 96, 320, 168
 SORTS = ("best", "newest", "oldest")  # the grid's order: score, or capture date either way

@@ -22,7 +22,7 @@ from photosearch.gui.qt import (
 )
 from photosearch.gui.settings import THUMB_MAX, THUMB_MIN, Settings
 
-# Mirrors photosearch.core.encoder.available_models() without importing torch on the GUI thread.
+# Mirrors photosearch.core.vision.encoder.available_models() without importing torch on the GUI thread.
 KNOWN_MODELS = [
     "efficientnet_lite0",
     "efficientnet_lite1",

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from photosearch.core.search import Filters, Searcher
+from photosearch.core.search.searcher import Filters, Searcher
+from photosearch.core.search.text_search import Outcome
 from photosearch.core.teach.words import TaughtWord, Words
-from photosearch.core.text_search import Outcome
 from photosearch.gui.search_service import DEFAULT_K, text_searcher
 
 
@@ -86,7 +86,7 @@ def more_like_these(
 
 
 def _feedback(searcher: Searcher, word_vectors: str) -> Any:
-    from photosearch.core.teach.feedback import Feedback
+    from photosearch.core.search.feedback import Feedback
 
     return Feedback(text_searcher(searcher, word_vectors))
 

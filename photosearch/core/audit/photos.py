@@ -26,7 +26,15 @@ from typing import Any
 
 import numpy as np
 
-from photosearch.core.audit.wordsets import WordSets
+from photosearch.core.evaluation.evaluate import read_labels, text_to_image
+from photosearch.core.text.embedder import top_k
+from photosearch.core.text.query import LibraryArrays, compile_query, score_query, text_scores
+from photosearch.core.text.semantic import UnknownQueryError
+from photosearch.core.text.tags import MIN_ASSOCIATION, photo_tags
+from photosearch.core.text.wordsets import WordSets
+from photosearch.core.vision.imageio import ImageLoadError, is_supported
+from photosearch.core.vision.imagenet import class_names
+from photosearch.core.vision.loader import load_encoder
 
 BATCH = 32
 
@@ -52,8 +60,6 @@ def list_photos(folder: str | os.PathLike[str]) -> tuple[list[Path], list[str] |
     """Photos of a folder, with labels if it has a ``labels.csv`` (``file,label[,query]``), else
     every supported image below it, unlabelled (sub-folder names are not taken as labels: a
     user's "2019/" is not a class)."""
-    from photosearch.core.imageio import is_supported
-    from photosearch.core.text.evaluate import read_labels
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -73,12 +79,8 @@ def encode_folder(
     limit: int | None = None,
 ) -> PhotoSet:
     """Encode every photo of ``folder`` (unreadable files are skipped and listed)."""
-    from photosearch.core.imageio import ImageLoadError
-    from photosearch.core.text.embedder import top_k
 
     if encoder is None:
-        from photosearch.core.encoding import load_encoder
-
         encoder = load_encoder()
     paths, labels, queries = list_photos(folder)
     if limit is not None:
@@ -187,10 +189,6 @@ def audit_photos(
     nearest_words: int = 20,
 ) -> dict:
     """The photo-side measurements for one semantic model (see the module docstring)."""
-    from photosearch.core.imagenet import class_names
-    from photosearch.core.text.query import LibraryArrays, compile_query, text_scores
-    from photosearch.core.text.semantic import UnknownQueryError
-    from photosearch.core.text.tags import photo_tags
 
     g = np.asarray(direction, np.float32)
     names = class_names()
@@ -327,8 +325,6 @@ def _nearest_rows(semantic: np.ndarray, vectors: np.ndarray, n: int) -> np.ndarr
 def _tag_source(tag: str, semantic: np.ndarray, model: Any, class_names: set[str]) -> str:
     """Where a tag comes from: an ImageNet class name, a word associated with the photo's
     semantic vector in the word space, or a WordNet category above its classes."""
-    from photosearch.core.text.tags import MIN_ASSOCIATION
-
     if tag.lower() in class_names:
         return "imagenet class"
     vec = model.space.vector(tag)
@@ -433,9 +429,7 @@ def _audit_queries(
 def retrieval_p_at_10(photos: PhotoSet, model: Any, queries: dict[str, str] | None = None) -> dict:
     """Text->image P@10 and mAP over a labelled photo set with this semantic model (the app's
     scorer: :func:`photosearch.core.text.query.score_query` over ConSE vectors), via
-    :func:`photosearch.core.text.evaluate.text_to_image`."""
-    from photosearch.core.text.evaluate import text_to_image
-    from photosearch.core.text.query import LibraryArrays, score_query
+    :func:`photosearch.core.evaluation.evaluate.text_to_image`."""
 
     if photos.labels is None:
         raise ValueError("retrieval P@10 needs a labelled photo folder")

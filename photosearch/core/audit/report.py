@@ -10,15 +10,21 @@ from typing import Any
 
 import numpy as np
 
+from photosearch.core.audit.photos import audit_photos, encode_folder, retrieval_p_at_10
 from photosearch.core.audit.weat import (
     direct_bias,
-    gender_direction,
     known_words,
     matrix,
     projections,
     run_weat,
 )
-from photosearch.core.audit.wordsets import WordSets, load_word_sets
+from photosearch.core.evaluation.evaluate import read_queries
+from photosearch.core.resources import resource_path, sample_photos_dir
+from photosearch.core.text.debias import cluster_residual, debias_space, gender_direction
+from photosearch.core.text.semantic import SemanticModel, default_model
+from photosearch.core.text.wordsets import WordSets, load_word_sets
+from photosearch.core.text.wordspace import WordSpace
+from photosearch.core.vision.loader import load_encoder
 
 REPORT_VERSION = 1
 
@@ -59,7 +65,6 @@ def run_audit(
 ) -> dict:
     """The whole audit. ``photos``: folder to audit (default: the bundled sample photos);
     ``eval_photos``: a labelled folder for retrieval P@10 (default: ``photos`` if labelled)."""
-    from photosearch.core.text.wordspace import WordSpace
 
     def say(message: str) -> None:
         if progress is not None:
@@ -104,8 +109,6 @@ def run_audit(
 
     debiased = None
     if debias:
-        from photosearch.core.audit.debias import cluster_residual, debias_space
-
         say("hard debiasing")
         debiased = debias_space(space, sets)
         after = [run_weat(debiased, spec, **kwargs) for spec in sets.weat]
@@ -157,16 +160,10 @@ def _photo_section(
     say: Callable[[str], None],
     photo_progress: Callable[[int, int], None] | None,
 ) -> None:
-    from photosearch.core.audit.photos import audit_photos, encode_folder, retrieval_p_at_10
-    from photosearch.core.resources import resource_path, sample_photos_dir
-    from photosearch.core.text.evaluate import read_queries
-    from photosearch.core.text.semantic import SemanticModel, default_model
 
     folder = Path(photos) if photos is not None else sample_photos_dir()
     result["settings"]["photos"] = str(folder.absolute())
     if encoder is None:
-        from photosearch.core.encoding import load_encoder
-
         say("loading the image model")
         encoder = load_encoder()
     say(f"encoding photos in {folder}")

@@ -25,7 +25,7 @@ from typing import Protocol
 
 import numpy as np
 
-from photosearch.core.audit.wordsets import WeatSpec
+from photosearch.core.text.wordsets import WeatSpec
 
 EXACT_LIMIT = 200_000  # partitions enumerated exactly up to this many
 PERMUTATIONS = 20_000  # random partitions otherwise (the paper's convention: >= 10,000)
@@ -228,34 +228,6 @@ def run_weat(space: VectorSource, spec: WeatSpec, **kwargs: int) -> WeatResult:
 
 
 # -- gender direction and per-word projections --------------------------------------------------
-
-
-def gender_direction(
-    space: VectorSource, pairs: Sequence[tuple[str, str]]
-) -> tuple[np.ndarray, list[tuple[str, str]], float]:
-    """Bolukbasi et al. (2016): the first principal component of the definitional pairs, each
-    pair centred on its own mean. Oriented so that the *male* word of the pairs projects
-    positive. Returns (unit direction, pairs used, share of variance the component explains)."""
-    rows, used = [], []
-    for female, male in pairs:
-        vf, vm = space.vector(female), space.vector(male)
-        if vf is None or vm is None:
-            continue
-        vf = np.asarray(vf, np.float64) / max(float(np.linalg.norm(vf)), 1e-12)
-        vm = np.asarray(vm, np.float64) / max(float(np.linalg.norm(vm)), 1e-12)
-        centre = (vf + vm) / 2
-        rows += [vm - centre, vf - centre]
-        used.append((female, male))
-    if len(used) < 2:
-        raise ValueError("fewer than two definitional gender pairs are in the word vectors")
-    stacked = np.stack(rows)
-    _, singular, vt = np.linalg.svd(stacked, full_matrices=False)
-    direction = vt[0]
-    male_side = np.stack(rows[0::2]) @ direction
-    if float(male_side.mean()) < 0:
-        direction = -direction
-    explained = float(singular[0] ** 2 / max(float((singular**2).sum()), 1e-12))
-    return direction / np.linalg.norm(direction), used, explained
 
 
 def projections(

@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 
 from photosearch.core.errors import TaughtWordProblem
-from photosearch.core.store import Library
-from photosearch.core.teach import store
+from photosearch.core.library import taught as store
+from photosearch.core.library.store import Library
+from photosearch.core.library.vector_index import VectorIndex
 from photosearch.core.teach.fit import (
     DEFAULT_METHOD,
     METHODS,
@@ -33,8 +34,8 @@ from photosearch.core.teach.fit import (
     background_rows,
     fit_word,
 )
+from photosearch.core.text.query import QuerySyntaxError, parse_query
 from photosearch.core.text.stopwords import STOP_WORDS
-from photosearch.core.vector_index import VectorIndex
 
 EXPORT_FORMAT = "photosearch-taught-words"
 EXPORT_VERSION = 1
@@ -119,8 +120,6 @@ class Words:
     def in_query(self, text: str) -> list[TaughtWord]:
         """The taught words a query uses (for a results header: "taught from 5 photos");
         [] for a query that does not parse."""
-        from photosearch.core.text.query import QuerySyntaxError, parse_query
-
         try:
             terms = parse_query(text).text_terms
         except QuerySyntaxError:

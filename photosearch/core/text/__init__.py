@@ -8,7 +8,7 @@ torch load on first use):
 * ``top_k(probs, k=32)``: the (ids, probs) the store keeps;
 * ``parse_query``, ``compile_query``, ``score_query``, ``LibraryArrays``, ``ImageTerm``;
 * ``photo_tags(top_ids, top_probs, semantic, model)``;
-* ``train_projection``, ``train_from_folder``, ``Projection``;
+* ``Projection`` (a trained projection; training is in :mod:`photosearch.core.evaluation`);
 * errors: ``UnknownQueryError``, ``QuerySyntaxError``, ``WordSpaceError``, ``ProjectionError``.
 
 See docs/text-search.md.
@@ -42,8 +42,6 @@ _EXPORTS = {
     "photo_tags": "tags",
     "Projection": "projection",
     "ProjectionError": "projection",
-    "train_from_folder": "projection",
-    "train_projection": "projection",
     "WordSpace": "wordspace",
     "WordSpaceError": "wordspace",
     "WordNet": "wordnet",

@@ -14,8 +14,11 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
+from photosearch.core.library.store import top_classes
+from photosearch.core.text.debias import debias_space
+from photosearch.core.text.projection import Projection
 from photosearch.core.text.semantic import SemanticModel, default_model
-from photosearch.core.text.wordspace import normalize
+from photosearch.core.text.wordspace import WordSpace, normalize
 
 if TYPE_CHECKING:
     from photosearch.core.text.projection import Projection
@@ -57,8 +60,6 @@ class ProjectionEmbedder:
     def __init__(
         self, projection: Projection, model: SemanticModel | None = None, mix: float = 1.0
     ) -> None:
-        from photosearch.core.text.projection import Projection
-
         if not isinstance(projection, Projection):
             raise TypeError("projection must be a photosearch.core.text.projection.Projection")
         self.model = model or default_model()
@@ -93,12 +94,8 @@ def load_model(
     path = "" if word_vectors is None else str(os.path.abspath(word_vectors))
     key = (path, debias)
     if key not in _MODELS:
-        from photosearch.core.text.wordspace import WordSpace
-
         space = WordSpace.load(path) if path else default_model().space
         if debias:
-            from photosearch.core.audit.debias import debias_space
-
             space = debias_space(space)
         _MODELS[key] = SemanticModel(space)
     return _MODELS[key]
@@ -113,13 +110,11 @@ def build_embedder(
     debias: bool = False,
 ) -> SemanticEmbedder:
     """The embedder the app uses: ConSE over the chosen word vectors, or a trained projection
-    (a file written by :func:`photosearch.core.text.projection.train_projection`); ``debias``
+    (a file written by :func:`photosearch.core.evaluation.training.train_projection`); ``debias``
     hard-debiases the word vectors (off by default)."""
     model = load_model(word_vectors, debias)
     if projection is None:
         return ConSEEmbedder(model)
-    from photosearch.core.text.projection import Projection
-
     proj = Projection.load(projection)
     return ProjectionEmbedder(proj, model, mix=proj.mix)
 
@@ -127,8 +122,6 @@ def build_embedder(
 def top_k(probs: np.ndarray, k: int = TOP_K) -> tuple[np.ndarray, np.ndarray]:
     """(n, 1000) probabilities -> the (n, k) int16 ids and float32 probabilities of the top k,
     best first (ties by class index), as the store keeps them."""
-    from photosearch.core.store import top_classes
-
     ids, top = top_classes(probs, k)
     return ids.astype(np.int16), top
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from photosearch.core.imagenet import imagenet_classes
 from photosearch.core.text.semantic import SemanticModel, default_model
 from photosearch.core.text.wordnet import WordNet
+from photosearch.core.vision.imagenet import imagenet_classes
 
 _SIBILANT_ENDINGS = ("s", "x", "z", "ch", "sh")
 

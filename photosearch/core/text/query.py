@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from photosearch.core.errors import QueryError
-from photosearch.core.imagenet import NUM_CLASSES
 from photosearch.core.text.semantic import Concept, SemanticModel, UnknownQueryError, default_model
 from photosearch.core.text.wordspace import normalize
+from photosearch.core.vision.imagenet import NUM_CLASSES
 
 _WEIGHT_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*:\s*")
 # A minus that starts a term: at the start or after whitespace, followed by a non-space.

@@ -37,8 +37,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from photosearch.core.imagenet import NUM_CLASSES
 from photosearch.core.text.wordnet import WordNet
+from photosearch.core.vision.imagenet import NUM_CLASSES
 
 # Relatedness halves with each level up to the shared ancestor: the same decay the synset vectors
 # give hypernym lemmas (SemanticConfig.hypernym_weight).

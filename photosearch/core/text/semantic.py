@@ -21,11 +21,16 @@ from functools import lru_cache
 import numpy as np
 
 from photosearch.core.errors import QueryError
-from photosearch.core.imagenet import NUM_CLASSES, class_names, classes_by_name, imagenet_classes
 from photosearch.core.text.relatedness import ClassRelatedness
 from photosearch.core.text.stopwords import STOP_WORDS
 from photosearch.core.text.wordnet import MAX_LEMMA_WORDS, WordNet
 from photosearch.core.text.wordspace import WordSpace, normalize
+from photosearch.core.vision.imagenet import (
+    NUM_CLASSES,
+    class_names,
+    classes_by_name,
+    imagenet_classes,
+)
 
 TOKEN_RE = re.compile(r"[a-z0-9][a-z0-9'&.-]*[a-z0-9]|[a-z0-9]")
 

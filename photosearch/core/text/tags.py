@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from photosearch.core.imagenet import class_names
 from photosearch.core.text.semantic import SemanticModel, default_model
 from photosearch.core.text.stopwords import STOP_WORDS
+from photosearch.core.vision.imagenet import class_names
 
 if TYPE_CHECKING:
     from photosearch.core.text.wordnet import WordNet

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from photosearch.core.imagenet import NUM_CLASSES
 from photosearch.core.resources import resource_path
+from photosearch.core.vision.imagenet import NUM_CLASSES
 
 # WordNet's "morphy" detachment rules for nouns, tried in this order.
 _SUFFIXES = (("s", ""), ("ses", "s"), ("xes", "x"), ("zes", "z"), ("ches", "ch"), ("shes", "sh"),

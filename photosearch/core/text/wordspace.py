@@ -152,6 +152,7 @@ class WordSpace:
 
     @classmethod
     def _load_fasttext(cls, path: Path) -> WordSpace:
+        # Lazy: gensim (~2 s) only for a fastText .bin file.
         from gensim.models.fasttext import load_facebook_vectors
 
         try:
