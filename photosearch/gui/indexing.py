@@ -78,6 +78,7 @@ class IndexingService(QObject):
         if self._retired is not None:
             self._retired.stop()  # one service at a time
             self._retired = None
+        from photosearch.core.indexing.indexer import default_decode_workers
         from photosearch.core.indexing.watcher import WatchService  # no torch: the encoder is lazy
 
         self._watcher = WatchService(
@@ -88,6 +89,11 @@ class IndexingService(QObject):
             on_change=self._on_change,
             on_state=self._on_state,
             integrity_check_days=None,  # the app checks on its own (AppContext.check_integrity)
+            # The app's first sync runs at full speed, as the indexer did before it: a decode
+            # worker per core and no pause between batches. The service's lowered priority
+            # (nice) keeps the window responsive; the headless `watch` keeps its gentler pace.
+            decode_workers=default_decode_workers(),
+            batch_pause=0.0,
         )
         if self._paused:
             self._watcher.pause()
