@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import platformdirs
@@ -78,22 +78,10 @@ class Folder:
     last_scan: float | None
 
 
-class FileSignature(Protocol):
-    """What a stat of a photo file tells: the change check compares it with the stored row."""
-
-    @property
-    def size(self) -> int: ...
-    @property
-    def mtime(self) -> float: ...
-    @property
-    def ctime(self) -> float: ...
-    @property
-    def inode(self) -> int: ...
-
-
 @dataclass(frozen=True)
 class Photo:
-    """One row of ``photos``: the one photo type of the app (library, sync, search)."""
+    """One row of ``photos``, as the library and search read it (the sync pipeline compares files
+    with its own ``PhotoRow`` in ``indexing/diff.py``)."""
 
     id: int
     folder_id: int
@@ -116,24 +104,6 @@ class Photo:
     def date(self) -> float:
         """Capture time when known, else the file's modification time."""
         return self.taken_at if self.taken_at is not None else self.mtime
-
-    def matches(self, entry: FileSignature) -> bool:
-        """The file on disk has the signature stored: taken as unchanged without reading it."""
-        return (
-            self.size == entry.size
-            and abs(self.mtime - entry.mtime) <= 1e-6
-            and self.ctime is not None
-            and abs(self.ctime - entry.ctime) <= 1e-6
-            and self.inode == entry.inode
-        )
-
-    def hash_can_tell(self, entry: FileSignature) -> bool:
-        """A changed signature with the same size: the content hash says whether it changed."""
-        return (
-            self.size == entry.size
-            and self.content_hash is not None
-            and self.status in ("indexed", "missing", "offline")
-        )
 
 
 PHOTO_COLUMNS = (

@@ -10,13 +10,11 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
 from torch import nn
 
 from photosearch.core.vision.encoding import (
@@ -29,6 +27,7 @@ from photosearch.core.vision.encoding import (
     LITE_PACKAGES,
     SEARCH_DIM,
     BackendUnavailableError,
+    DecodesAndEncodes,
     Encoding,
     ModelNotFoundError,
     Preprocess,
@@ -41,7 +40,6 @@ from photosearch.core.vision.encoding import (
     wanted_threads,
 )
 from photosearch.core.vision.encoding import weights_digest as _digest
-from photosearch.core.vision.imageio import load_photo
 from photosearch.core.vision.imagenet import NUM_CLASSES
 from photosearch.core.vision.models.efficientnet_lite import LITE_PARAMS, EfficientNetLite
 from photosearch.core.vision.models.openvino_body import OpenVinoUnavailable, load_openvino_body
@@ -63,7 +61,7 @@ _lite_weights_path = lite_weights_path
 log = logging.getLogger(__name__)
 
 
-class ImageEncoder:
+class ImageEncoder(DecodesAndEncodes):
     """Batched inference on one device. Thread-safe: calls are serialised by a lock."""
 
     def __init__(
@@ -170,16 +168,6 @@ class ImageEncoder:
                 probs.cpu().numpy().astype(np.float32),
                 vectors.cpu().numpy().astype(np.float32),
             )
-
-    def encode_images(self, images: Sequence[Image.Image]) -> Encoding:
-        if not images:
-            return self.encode_arrays(np.zeros((0,), np.uint8))
-        return self.encode_arrays(np.stack([self.preprocess(image) for image in images]))
-
-    def encode_paths(self, paths: Sequence[str | os.PathLike[str]]) -> Encoding:
-        """Decode (reduced size, EXIF-upright) and encode; raises ImageLoadError on a bad file.
-        Files go through the indexer's guards (regular file, size, signature, pixels, memory)."""
-        return self.encode_images([load_photo(p, self.preprocess.decode_side) for p in paths])
 
 
 def _search_basis(weight: torch.Tensor, dim: int) -> torch.Tensor:

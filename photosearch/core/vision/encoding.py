@@ -14,6 +14,7 @@ import logging
 import os
 import platform
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from PIL import Image
 
 from photosearch.core.errors import ModelProblem
 from photosearch.core.library.store import default_cache_dir
+from photosearch.core.vision.imageio import load_photo
 from photosearch.core.vision.models.model_cache import file_digest
 
 log = logging.getLogger(__name__)
@@ -97,6 +99,26 @@ class Preprocess:
             )
         array = np.asarray(image.convert("RGB"), dtype=np.uint8)
         return array
+
+
+class DecodesAndEncodes:
+    """The image and path entry points both encoders share above their own ``encode_arrays``:
+    one decode path, so every caller's files go through the indexer's guards."""
+
+    preprocess: Preprocess
+
+    def encode_arrays(self, batch: np.ndarray) -> Encoding:
+        raise NotImplementedError
+
+    def encode_images(self, images: Sequence[Image.Image]) -> Encoding:
+        if not images:
+            return self.encode_arrays(np.zeros((0,), np.uint8))
+        return self.encode_arrays(np.stack([self.preprocess(image) for image in images]))
+
+    def encode_paths(self, paths: Sequence[str | os.PathLike[str]]) -> Encoding:
+        """Decode (reduced size, EXIF-upright) and encode; raises ImageLoadError on a bad file.
+        Files go through the indexer's guards (regular file, size, signature, pixels, memory)."""
+        return self.encode_images([load_photo(p, self.preprocess.decode_side) for p in paths])
 
 
 def resolve_backend(requested: str | None = None) -> str:

@@ -17,15 +17,14 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from photosearch.core.vision.encoding import (
     SEARCH_DIM,
+    DecodesAndEncodes,
     Encoding,
     Preprocess,
     encoder_cache_key,
@@ -36,7 +35,6 @@ from photosearch.core.vision.encoding import (
     wanted_threads,
     weights_digest,
 )
-from photosearch.core.vision.imageio import load_photo
 from photosearch.core.vision.imagenet import NUM_CLASSES
 from photosearch.core.vision.models.model_cache import CacheProblem
 from photosearch.core.vision.models.openvino_body import cached_model, load_cached_body
@@ -44,7 +42,7 @@ from photosearch.core.vision.models.openvino_body import cached_model, load_cach
 log = logging.getLogger(__name__)
 
 
-class LeanEncoder:
+class LeanEncoder(DecodesAndEncodes):
     """Same interface and numbers as :class:`photosearch.core.vision.encoder.ImageEncoder` on the
     OpenVINO backend. Thread-safe: the network's calls take turns."""
 
@@ -96,16 +94,6 @@ class LeanEncoder:
         features = _normalize(features)
         vectors = _normalize(features @ self._basis)
         return Encoding(features, probs, vectors)
-
-    def encode_images(self, images: Sequence[Image.Image]) -> Encoding:
-        if not images:
-            return self.encode_arrays(np.zeros((0,), np.uint8))
-        return self.encode_arrays(np.stack([self.preprocess(image) for image in images]))
-
-    def encode_paths(self, paths: Sequence[str | os.PathLike[str]]) -> Encoding:
-        """Decode (reduced size, EXIF-upright) and encode; raises ImageLoadError on a bad file.
-        Files go through the indexer's guards (regular file, size, signature, pixels, memory)."""
-        return self.encode_images([load_photo(p, self.preprocess.decode_side) for p in paths])
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
