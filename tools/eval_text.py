@@ -342,8 +342,9 @@ def evaluate_folder(
         if generic:  # the broader words are written for photos-dev's labels
             row.update(generic_check(model, library, labels))
     semantic = base.conse(ids.astype(np.intp), probs)
-    report["tags"] = tag_check(ids, probs, semantic, labels.tolist(), queries, base)
-    report["matches"] = match_check(ids, probs, semantic, labels.tolist(), queries, base)
+    described = LibraryArrays(semantic, ids, probs)
+    report["tags"] = tag_check(described, labels.tolist(), queries, base)
+    report["matches"] = match_check(described, labels.tolist(), queries, base)
     if projection:
         report["projection_check"] = projection_check(arrays, queries, base)
     return report

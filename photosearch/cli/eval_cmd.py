@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from photosearch.core.library.store import Library
     from photosearch.core.library.vector_index import VectorIndex
     from photosearch.core.text import build_embedder
+    from photosearch.core.text.query import LibraryArrays
 
     if not os.path.isdir(args.folder):
         raise CommandError(f"not a folder: {args.folder}")
@@ -80,10 +81,9 @@ def run(args: argparse.Namespace) -> int:
             snap.visual[keep], ids, probs, kept_labels, queries, semantic, model=embedder.model
         )
         if semantic is not None:
-            report["tags"] = tag_check(ids, probs, semantic, kept_labels, queries, embedder.model)
-            report["matches"] = match_check(
-                ids, probs, semantic, kept_labels, queries, embedder.model
-            )
+            arrays = LibraryArrays(np.asarray(semantic, np.float32), ids, probs)
+            report["tags"] = tag_check(arrays, kept_labels, queries, embedder.model)
+            report["matches"] = match_check(arrays, kept_labels, queries, embedder.model)
     if args.lexical:
         from photosearch.core.text.lexical_check import lexical_check
 

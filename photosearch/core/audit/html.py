@@ -8,6 +8,7 @@ from html import escape
 from pathlib import Path
 
 from photosearch.core.audit.svg import hbar_chart, histogram
+from photosearch.core.audit.weat import format_d, format_p
 from photosearch.core.vision.imageio import ImageLoadError, open_image
 
 THUMB = 96
@@ -43,16 +44,6 @@ def _thumb(path: Path) -> str | None:
 
 def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{x:+.0%}"
-
-
-def _p(p: float | None) -> str:
-    if p is None:
-        return "n/a"
-    return f"{p:.4f}" if p >= 0.0001 else f"{p:.1e}"
-
-
-def _d(d: float | None) -> str:
-    return "n/a" if d is None else f"{d:+.2f}"
 
 
 class _Photos:
@@ -140,7 +131,7 @@ def _section_weat(result: dict) -> str:
         series,
         lo=-2.0,
         hi=2.0,
-        annotations=[f"p={_p(r['p_value'])}" for r in before],
+        annotations=[f"p={format_p(r['p_value'])}" for r in before],
         title="WEAT effect size d (positive = the stereotypical direction)",
         axis_label="effect size d (Cohen's d; |d| ≥ 0.8 is conventionally 'large')",
         label_width=300,
@@ -159,13 +150,16 @@ def _section_weat(result: dict) -> str:
             f"<td>{escape(r['title'])}<div class='muted'>{escape(r['role'])}; "
             f"{escape(r['source'])}</div></td>"
             f"<td>{escape(' vs '.join(r['targets']))} × {escape(' vs '.join(r['attributes']))}</td>"
-            f"<td class='num'>{_d(r['effect_size'])}</td>"
-            f"<td class='num'>{_p(r['p_value'])}<div class='muted'>{method}, "
+            f"<td class='num'>{format_d(r['effect_size'])}</td>"
+            f"<td class='num'>{format_p(r['p_value'])}<div class='muted'>{method}, "
             f"{r['partitions']:,} partitions</div></td>"
         )
         if after:
             a = after[i]
-            cells += f"<td class='num'>{_d(a['effect_size'])}</td><td class='num'>{_p(a['p_value'])}</td>"
+            cells += (
+                f"<td class='num'>{format_d(a['effect_size'])}</td>"
+                f"<td class='num'>{format_p(a['p_value'])}</td>"
+            )
         cells += (
             f"<td>{used} used; {len(missing)} missing"
             + (f"<div class='muted'>{escape(', '.join(missing))}</div>" if missing else "")

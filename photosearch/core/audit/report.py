@@ -13,6 +13,8 @@ import numpy as np
 from photosearch.core.audit.photos import audit_photos, encode_folder, retrieval_p_at_10
 from photosearch.core.audit.weat import (
     direct_bias,
+    format_d,
+    format_p,
     known_words,
     matrix,
     projections,
@@ -215,16 +217,6 @@ def _photo_section(
 # -- text summary ----------------------------------------------------------------------------
 
 
-def _fmt_p(p: float | None) -> str:
-    if p is None:
-        return "n/a"
-    return f"{p:.4f}" if p >= 0.0001 else f"{p:.1e}"
-
-
-def _fmt_d(d: float | None) -> str:
-    return "  n/a" if d is None else f"{d:+.2f}"
-
-
 def summary_text(result: dict) -> str:
     lines: list[str] = []
     wv = result["word_vectors"]
@@ -233,10 +225,10 @@ def summary_text(result: dict) -> str:
     lines.append("Word association tests (WEAT, Caliskan et al. 2017): effect size d, one-sided p")
     after = result["weat"].get("after")
     for i, r in enumerate(result["weat"]["before"]):
-        line = f"  {r['title']:<48} d={_fmt_d(r['effect_size'])}  p={_fmt_p(r['p_value'])}"
+        line = f"  {r['title']:<48} d={format_d(r['effect_size']):>5}  p={format_p(r['p_value'])}"
         if after:
             a = after[i]
-            line += f"   debiased: d={_fmt_d(a['effect_size'])}  p={_fmt_p(a['p_value'])}"
+            line += f"   debiased: d={format_d(a['effect_size']):>5}  p={format_p(a['p_value'])}"
         lines.append(line)
         missing = [w for ws in r["words_missing"].values() for w in ws]
         if missing:

@@ -14,6 +14,32 @@ def _num(x: float) -> str:
     return f"{x:.1f}"
 
 
+def _text(
+    x: object, y: object, body: str, *, weight: str = "", anchor: str = "", fill: str = ""
+) -> str:
+    attrs = "".join(
+        f' {name}="{value}"'
+        for name, value in (("font-weight", weight), ("text-anchor", anchor), ("fill", fill))
+        if value
+    )
+    return f'<text x="{x}" y="{y}"{attrs}>{body}</text>'
+
+
+def _line(x1: object, y1: object, x2: object, y2: object, style: str) -> str:
+    return f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" {style}/>'
+
+
+def _start(width: int, height: int, title: str) -> list[str]:
+    """The opening ``<svg>`` tag and, when there is one, the chart's title."""
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" {FONT}>'
+    ]
+    if title:
+        parts.append(_text(4, 16, escape(title), weight="bold"))
+    return parts
+
+
 def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     span = hi - lo
     if span <= 0:
@@ -66,19 +92,14 @@ def hbar_chart(
     def x(v: float) -> float:
         return label_width + (v - lo) / (hi - lo) * plot_w
 
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" {FONT}>'
-    ]
-    if title:
-        parts.append(f'<text x="4" y="16" font-weight="bold">{escape(title)}</text>')
+    parts = _start(width, height, title)
     if n_series > 1:
         lx = label_width
         for i, (name, _) in enumerate(series):
             c = COLOURS[i % len(COLOURS)]
             parts.append(
                 f'<rect x="{lx}" y="{top}" width="10" height="10" fill="{c}"/>'
-                f'<text x="{lx + 14}" y="{top + 9}">{escape(name)}</text>'
+                + _text(lx + 14, top + 9, escape(name))
             )
             lx += 30 + 7 * len(name)
     y0 = top + legend_h
@@ -86,25 +107,17 @@ def hbar_chart(
     for t in _ticks(lo, hi):
         tx = x(t)
         text = f"{t:.0%}" if percent else f"{t:g}"
-        parts.append(
-            f'<line x1="{_num(tx)}" y1="{y0}" x2="{_num(tx)}" y2="{plot_bottom}" '
-            f'stroke="#ddd"/><text x="{_num(tx)}" y="{plot_bottom + 14}" '
-            f'text-anchor="middle" fill="#555">{text}</text>'
-        )
-    parts.append(
-        f'<line x1="{_num(x(0))}" y1="{y0}" x2="{_num(x(0))}" y2="{plot_bottom}" stroke="#333"/>'
-    )
+        parts.append(_line(_num(tx), y0, _num(tx), plot_bottom, 'stroke="#ddd"'))
+        parts.append(_text(_num(tx), plot_bottom + 14, text, anchor="middle", fill="#555"))
+    parts.append(_line(_num(x(0)), y0, _num(x(0)), plot_bottom, 'stroke="#333"'))
     if axis_label:
+        middle = _num(label_width + plot_w / 2)
         parts.append(
-            f'<text x="{_num(label_width + plot_w / 2)}" y="{plot_bottom + 30}" '
-            f'text-anchor="middle" fill="#333">{escape(axis_label)}</text>'
+            _text(middle, plot_bottom + 30, escape(axis_label), anchor="middle", fill="#333")
         )
     for r, label in enumerate(labels):
         ry = y0 + r * row_h + 4
-        parts.append(
-            f'<text x="{label_width - 6}" y="{ry + row_h / 2 + 1}" text-anchor="end">'
-            f"{escape(label)}</text>"
-        )
+        parts.append(_text(label_width - 6, ry + row_h / 2 + 1, escape(label), anchor="end"))
         for s, (_name, vals) in enumerate(series):
             v = vals[r]
             if v is None:
@@ -119,15 +132,11 @@ def hbar_chart(
         if errors and errors[r] is not None:
             e_lo, e_hi = errors[r]  # type: ignore[misc]
             cy = ry + bar_h / 2
-            parts.append(
-                f'<line x1="{_num(x(e_lo))}" y1="{cy}" x2="{_num(x(e_hi))}" y2="{cy}" '
-                f'stroke="#222" stroke-width="1.5"/>'
-            )
+            style = 'stroke="#222" stroke-width="1.5"'
+            parts.append(_line(_num(x(e_lo)), cy, _num(x(e_hi)), cy, style))
         if annotations:
-            parts.append(
-                f'<text x="{width - annot_w + 6}" y="{ry + row_h / 2 + 1}" fill="#333">'
-                f"{escape(annotations[r])}</text>"
-            )
+            note = escape(annotations[r])
+            parts.append(_text(width - annot_w + 6, ry + row_h / 2 + 1, note, fill="#333"))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -152,12 +161,7 @@ def histogram(
     def x(v: float) -> float:
         return left + (v - lo) / (hi - lo if hi > lo else 1.0) * plot_w
 
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" {FONT}>'
-    ]
-    if title:
-        parts.append(f'<text x="4" y="16" font-weight="bold">{escape(title)}</text>')
+    parts = _start(width, height, title)
     base = top + plot_h
     for i, c in enumerate(counts):
         x1, x2 = x(edges[i]), x(edges[i + 1])
@@ -170,24 +174,17 @@ def histogram(
         )
     for t in _ticks(lo, hi, 8):
         text = f"{t:.0%}" if percent else f"{t:g}"
-        parts.append(
-            f'<text x="{_num(x(t))}" y="{base + 14}" text-anchor="middle" fill="#555">{text}</text>'
-        )
+        parts.append(_text(_num(x(t)), base + 14, text, anchor="middle", fill="#555"))
     for t in _ticks(0, peak, 4):
-        parts.append(
-            f'<text x="{left - 4}" y="{_num(base - t / peak * plot_h + 4)}" text-anchor="end" '
-            f'fill="#555">{t:g}</text>'
-        )
-    parts.append(f'<line x1="{left}" y1="{base}" x2="{width - right}" y2="{base}" stroke="#333"/>')
+        y = _num(base - t / peak * plot_h + 4)
+        parts.append(_text(left - 4, y, f"{t:g}", anchor="end", fill="#555"))
+    parts.append(_line(left, base, width - right, base, 'stroke="#333"'))
     if lo < 0 < hi:
         parts.append(
-            f'<line x1="{_num(x(0))}" y1="{top}" x2="{_num(x(0))}" y2="{base}" stroke="#333" '
-            'stroke-dasharray="3,3"/>'
+            _line(_num(x(0)), top, _num(x(0)), base, 'stroke="#333" stroke-dasharray="3,3"')
         )
     if axis_label:
-        parts.append(
-            f'<text x="{_num(left + plot_w / 2)}" y="{height - 6}" text-anchor="middle" '
-            f'fill="#333">{escape(axis_label)}</text>'
-        )
+        middle = _num(left + plot_w / 2)
+        parts.append(_text(middle, height - 6, escape(axis_label), anchor="middle", fill="#333"))
     parts.append("</svg>")
     return "".join(parts)

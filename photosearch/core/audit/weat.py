@@ -249,3 +249,15 @@ def direct_bias(values: Iterable[float], c: float = 1.0) -> float:
     """Bolukbasi's DirectBias_c: mean |cos(w, g)|^c over gender-neutral words."""
     arr = np.abs(np.asarray(list(values), np.float64))
     return float((arr**c).mean()) if arr.size else 0.0
+
+
+def format_p(p: float | None) -> str:
+    """A p-value for a report: four decimals, or scientific notation when tiny."""
+    if p is None:
+        return "n/a"
+    return f"{p:.4f}" if p >= 0.0001 else f"{p:.1e}"
+
+
+def format_d(d: float | None) -> str:
+    """An effect size for a report, signed."""
+    return "n/a" if d is None else f"{d:+.2f}"

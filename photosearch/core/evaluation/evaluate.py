@@ -221,9 +221,7 @@ def read_queries(csv_path: str | os.PathLike[str]) -> dict[str, str]:
 
 
 def tag_check(
-    top_ids: np.ndarray,
-    top_probs: np.ndarray,
-    semantic: np.ndarray,
+    library: LibraryArrays,
     labels: Sequence[str],
     queries: dict[str, str],
     model: SemanticModel | None = None,
@@ -252,11 +250,12 @@ def tag_check(
         word = queries.get(label, label)
         label_rows = senses(word)
         own = {int(c) for row in label_rows for c in wordnet.descendant_classes(row)}
-        tags = [t for t, _ in photo_tags(top_ids[i], top_probs[i], semantic[i], model)]
-        if int(top_ids[i][0]) in own:
+        top_ids = library.top_ids[i]
+        tags = [t for t, _ in photo_tags(top_ids, library.top_probs[i], library.semantic[i], model)]
+        if int(top_ids[0]) in own:
             right += 1
             hits += any(senses(t) & lineage(label_rows) for t in tags[:first])
-        top_rows = {int(wordnet.class_rows[int(c)]) for c in top_ids[i][:5]}
+        top_rows = {int(wordnet.class_rows[int(c)]) for c in top_ids[:5]}
         for tag in tags:
             total_tags += 1
             tag_rows = senses(tag)
@@ -272,9 +271,7 @@ def tag_check(
 
 
 def match_check(
-    top_ids: np.ndarray,
-    top_probs: np.ndarray,
-    semantic: np.ndarray,
+    library: LibraryArrays,
     labels: Sequence[str],
     queries: dict[str, str],
     model: SemanticModel | None = None,
@@ -283,7 +280,6 @@ def match_check(
     over the labels: is the boundary between good and weak matches honest?"""
 
     model = model or default_model()
-    library = LibraryArrays(np.asarray(semantic, np.float32), top_ids, top_probs)
     labels_arr = np.asarray(labels)
     good = right = relevant = 0
     for label in sorted(set(labels_arr.tolist())):

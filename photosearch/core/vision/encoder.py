@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from photosearch.core.vision.encoding import (
     Encoding,
     ModelNotFoundError,
     Preprocess,
+    WeightsPath,
     encoder_cache_key,
     encoder_facts,
     lite_weights_path,
@@ -148,11 +150,7 @@ class ImageEncoder(DecodesAndEncodes):
     def encode_arrays(self, batch: np.ndarray) -> Encoding:
         """(n, size, size, 3) uint8 -> features and probabilities."""
         if batch.ndim != 4 or batch.shape[0] == 0:
-            return Encoding(
-                np.zeros((0, self.feature_dim), np.float32),
-                np.zeros((0, NUM_CLASSES), np.float32),
-                np.zeros((0, self.vector_dim), np.float32),
-            )
+            return Encoding.empty(self.feature_dim, self.vector_dim)
         with self._lock, torch.inference_mode():
             x = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device, non_blocking=True)
             # NHWC uint8 viewed as NCHW in channels_last layout: no copy of the pixels.
@@ -214,7 +212,7 @@ def available_models() -> list[str]:
 
 def load_torch_encoder(
     name: str = DEFAULT_MODEL,
-    weights: str | os.PathLike[str] | None = None,
+    weights: WeightsPath = None,
     device: str | None = None,
     crop: str = DEFAULT_CROP,
     backend: str | None = None,
@@ -225,9 +223,28 @@ def load_torch_encoder(
     if crop not in CROP_POLICIES:
         raise ValueError(f"crop must be one of {CROP_POLICIES}, not {crop!r}")
     configure_threads()
-    if name.startswith("efficientnet_lite"):
-        return _load_lite(name, weights, device, crop, backend)
-    return _load_torchvision(name, weights, device, crop, backend)
+    build = _build_lite if name.startswith("efficientnet_lite") else _build_torchvision
+    net = build(name, weights, crop)
+    return ImageEncoder(
+        name, net.body, net.classifier, net.preprocess, _digest(net.path), device, backend, net.path
+    )
+
+
+@dataclass(frozen=True)
+class _Network:
+    """A model built from its weights file, before :class:`ImageEncoder` wraps it."""
+
+    body: Any  # images -> pooled features
+    classifier: Any  # the final 1000-way linear layer
+    preprocess: Preprocess
+    path: Path  # the weights file
+
+
+def _load_weights(network: Any, path: Path, name: str) -> None:
+    try:
+        network.load_state_dict(_load_state_dict(path), strict=True)
+    except RuntimeError as exc:
+        raise ModelNotFoundError(f"{path} does not match the {name} architecture: {exc}") from exc
 
 
 def _load_state_dict(path: Path) -> dict[str, Any]:
@@ -242,13 +259,7 @@ def _load_state_dict(path: Path) -> dict[str, Any]:
     return state
 
 
-def _load_lite(
-    name: str,
-    weights: str | os.PathLike[str] | None,
-    device: str | None,
-    crop: str,
-    backend: str | None,
-) -> ImageEncoder:
+def _build_lite(name: str, weights: WeightsPath, crop: str) -> _Network:
     if name not in LITE_PARAMS:
         raise ModelNotFoundError(f"unknown model {name!r}; known: {', '.join(available_models())}")
     path = Path(weights) if weights else _lite_weights_path(name)
@@ -259,15 +270,12 @@ def _load_lite(
             f"'{package.replace('_', '-')}' or pass a .pth file"
         )
     network = EfficientNetLite(name)
-    try:
-        network.load_state_dict(_load_state_dict(path), strict=True)
-    except RuntimeError as exc:
-        raise ModelNotFoundError(f"{path} does not match the {name} architecture: {exc}") from exc
+    _load_weights(network, path, name)
     fold_batchnorm(network)
     classifier = network._fc
     body = _FeatureBody(network)
     preprocess = Preprocess(network.resolution, crop, (127.0,) * 3, (128.0,) * 3)
-    return ImageEncoder(name, body, classifier, preprocess, _digest(path), device, backend, path)
+    return _Network(body, classifier, preprocess, path)
 
 
 # (conv, the BatchNorm right after it) attribute names in EfficientNet-Lite modules.
@@ -329,13 +337,7 @@ def _torchvision_weights_file(name: str) -> tuple[Path | None, Any]:
     return (hub if hub.is_file() else None), default
 
 
-def _load_torchvision(
-    name: str,
-    weights: str | os.PathLike[str] | None,
-    device: str | None,
-    crop: str,
-    backend: str | None,
-) -> ImageEncoder:
+def _build_torchvision(name: str, weights: WeightsPath, crop: str) -> _Network:
     # Lazy: torchvision only for the torchvision-weights models, never for Lite0.
     from torchvision import models
 
@@ -348,10 +350,7 @@ def _load_torchvision(
             f"or pass --weights PATH"
         )
     network = models.get_model(name, weights=None)
-    try:
-        network.load_state_dict(_load_state_dict(path), strict=True)
-    except RuntimeError as exc:
-        raise ModelNotFoundError(f"{path} does not match the {name} architecture: {exc}") from exc
+    _load_weights(network, path, name)
     classifier = _split_classifier(network)
     transforms = meta.transforms()
     size = int(transforms.crop_size[0])
@@ -361,7 +360,7 @@ def _load_torchvision(
         tuple(255.0 * m for m in IMAGENET_MEAN),  # type: ignore[arg-type]
         tuple(255.0 * s for s in IMAGENET_STD),  # type: ignore[arg-type]
     )
-    return ImageEncoder(name, network, classifier, preprocess, _digest(path), device, backend, path)
+    return _Network(network, classifier, preprocess, path)
 
 
 def _split_classifier(network: Any) -> Any:

@@ -25,6 +25,7 @@ from PIL import Image
 from photosearch.core.errors import ModelProblem
 from photosearch.core.library.store import default_cache_dir
 from photosearch.core.vision.imageio import load_photo
+from photosearch.core.vision.imagenet import NUM_CLASSES
 from photosearch.core.vision.models.model_cache import file_digest
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ CROP_POLICIES = ("center", "whole")
 # Chosen by measurement (docs/benchmarks.md, "Crop policy"): leave-one-out image→image P@10 on
 # the 900 dev photos.
 DEFAULT_CROP = "center"
+# A .pth weights file; None: the weights of the installed model package.
+WeightsPath = str | os.PathLike[str] | None
 
 
 class ModelNotFoundError(ModelProblem):
@@ -67,6 +70,15 @@ class Encoding:
     features: np.ndarray  # (n, feature_dim) float32, rows L2-normalised pooled features
     probs: np.ndarray  # (n, 1000) float32, rows sum to 1
     vectors: np.ndarray  # (n, SEARCH_DIM) float32, rows L2-normalised: what search compares
+
+    @classmethod
+    def empty(cls, feature_dim: int, vector_dim: int) -> Encoding:
+        """The encoding of no photos."""
+        return cls(
+            np.zeros((0, feature_dim), np.float32),
+            np.zeros((0, NUM_CLASSES), np.float32),
+            np.zeros((0, vector_dim), np.float32),
+        )
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ goes through torch, which converts the model again (with a warning when a cache 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from photosearch.core.vision.encoding import (
     DecodesAndEncodes,
     Encoding,
     Preprocess,
+    WeightsPath,
     encoder_cache_key,
     lite_weights_path,
     model_cache_dir,
@@ -81,11 +81,7 @@ class LeanEncoder(DecodesAndEncodes):
     def encode_arrays(self, batch: np.ndarray) -> Encoding:
         """(n, size, size, 3) uint8 -> features and probabilities."""
         if batch.ndim != 4 or batch.shape[0] == 0:
-            return Encoding(
-                np.zeros((0, self.feature_dim), np.float32),
-                np.zeros((0, NUM_CLASSES), np.float32),
-                np.zeros((0, self.vector_dim), np.float32),
-            )
+            return Encoding.empty(self.feature_dim, self.vector_dim)
         x = batch.transpose(0, 3, 1, 2).astype(np.float32)
         x = np.ascontiguousarray((x - self._mean) / self._std)
         features = self._body.run(x)
@@ -107,9 +103,7 @@ def _normalize(rows: np.ndarray) -> np.ndarray:
     return (rows / norms).astype(np.float32)
 
 
-def load_lean_encoder(
-    name: str, weights: str | os.PathLike[str] | None, crop: str
-) -> LeanEncoder | None:
+def load_lean_encoder(name: str, weights: WeightsPath, crop: str) -> LeanEncoder | None:
     """The encoder from a verified cached conversion, without importing torch; None (and the
     reason in the log) when there is none, OpenVINO is missing, or anything does not match."""
     path = Path(weights) if weights else lite_weights_path(name)

@@ -6,13 +6,13 @@ finds the converted model in the cache never imports torch (docs/benchmarks.md, 
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from photosearch.core.vision.encoding import (
     CROP_POLICIES,
     DEFAULT_CROP,
     DEFAULT_MODEL,
+    WeightsPath,
     gpu_may_be_present,
     resolve_backend,
 )
@@ -20,7 +20,7 @@ from photosearch.core.vision.encoding import (
 
 def load_encoder(
     name: str = DEFAULT_MODEL,
-    weights: str | os.PathLike[str] | None = None,
+    weights: WeightsPath = None,
     device: str | None = None,
     crop: str = DEFAULT_CROP,
     backend: str | None = None,
