@@ -139,9 +139,9 @@ def test_cli_writes_json_and_html(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from photosearch.cli import audit_cmd, main
+    from photosearch.cli import common, main
 
-    monkeypatch.setattr(audit_cmd, "load_encoder_from", lambda args: tiny_encoder)
+    monkeypatch.setattr(common, "load_encoder_from", lambda args: tiny_encoder)
     report = tmp_path / "audit.html"
     status = main(
         ["audit", "--photos", str(labelled_folder), "--debias", "--json", "--report", str(report)]
@@ -184,10 +184,10 @@ def test_cli_text_summary_unlabelled_folder(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from photosearch.cli import audit_cmd, main
+    from photosearch.cli import common, main
 
     copy_sample(tmp_path / "mine", classes=["cup"], per_class=2)
-    monkeypatch.setattr(audit_cmd, "load_encoder_from", lambda args: tiny_encoder)
+    monkeypatch.setattr(common, "load_encoder_from", lambda args: tiny_encoder)
     assert main(["audit", "--photos", str(tmp_path / "mine")]) == 0
     out = capsys.readouterr().out
     assert "Word association tests" in out and "Photos: 2" in out

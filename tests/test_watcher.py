@@ -408,8 +408,8 @@ CLI_SCRIPT = """
 import sys
 sys.path.insert(0, {tests!r})
 from helpers import TinyEncoder
-import photosearch.cli.watch_cmd as watch_cmd
-watch_cmd.load_encoder_from = lambda args: TinyEncoder()  # the real CLI, a fast model
+import photosearch.cli.common as common
+common.load_encoder_from = lambda args: TinyEncoder()  # the real CLI, a fast model
 from photosearch.cli import main
 qt = [m for m in sys.modules if m.startswith(("PySide6", "PyQt"))]
 assert not qt, qt

@@ -1,7 +1,9 @@
 """The ``photosearch`` command line: a thin layer over :mod:`photosearch.core`.
 
 Each subcommand lives in its own module with ``register(subparsers)`` and ``run(args) -> int``;
-:data:`COMMANDS` lists them. ``photosearch`` alone opens the GUI.
+:data:`COMMANDS` lists them. A module's docstring is its --help text, and its ``register`` names
+the shared options it takes (:func:`photosearch.cli.common.add_command`). ``photosearch`` alone
+opens the GUI.
 """
 
 from __future__ import annotations

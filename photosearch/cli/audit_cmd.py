@@ -1,4 +1,10 @@
-"""``photosearch audit``: bias audit of the word vectors, auto-tags and text search."""
+"""``photosearch audit``: bias audit of the word vectors, auto-tags and text search.
+
+Word association tests (WEAT) with effect sizes and permutation p-values, occupations on the
+gender direction, and on a folder of photos: how far photo vectors, auto-tags and neutral queries
+lean toward gendered or other identity words. Optionally shows the effect of hard debiasing. See
+docs/audit.md for what this measures and its limits.
+"""
 
 from __future__ import annotations
 
@@ -6,29 +12,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from photosearch.cli.common import (
-    CommandError,
-    absolute,
-    json_options,
-    load_encoder_from,
-    model_options,
-    print_json,
-)
+from photosearch.cli import common
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "audit",
-        help="bias audit of the word vectors, auto-tags and text search",
-        description=(
-            "Word association tests (WEAT) with effect sizes and permutation p-values, "
-            "occupations on the gender direction, and on a folder of photos: how far photo "
-            "vectors, auto-tags and neutral queries lean toward gendered or other identity words. "
-            "Optionally shows the effect of hard debiasing. See docs/audit.md for what this "
-            "measures and its limits."
-        ),
-        parents=[json_options(), model_options()],
-    )
+    p = common.add_command(sub, "audit", __doc__, run, "json", "model")
     p.add_argument(
         "--word-vectors",
         metavar="PATH",
@@ -65,11 +53,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(default 20000, fixed seed)",
     )
     p.add_argument("--report", metavar="FILE.html", default=None, help="write an HTML report")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from photosearch.cli.common import ProgressBar
     from photosearch.core.audit.html import write_report
     from photosearch.core.audit.report import run_audit, summary_text
     from photosearch.core.text.wordsets import WordSetsError
@@ -78,11 +64,11 @@ def run(args: argparse.Namespace) -> int:
     for option in ("photos", "eval_photos"):
         value = getattr(args, option)
         if value is not None and not Path(value).is_dir():
-            raise CommandError(f"--{option.replace('_', '-')}: not a folder: {value}")
+            raise common.CommandError(f"--{option.replace('_', '-')}: not a folder: {value}")
     if args.permutations is not None and args.permutations < 10_000:
-        raise CommandError("--permutations must be at least 10000")
+        raise common.CommandError("--permutations must be at least 10000")
     verbose = sys.stderr.isatty() and not args.json
-    bar = ProgressBar()
+    bar = common.ProgressBar()
 
     def say(message: str) -> None:
         if verbose:
@@ -95,13 +81,13 @@ def run(args: argparse.Namespace) -> int:
                 sys.stderr.write("\n")
             sys.stderr.flush()
 
-    encoder = None if args.no_photos else load_encoder_from(args)
+    encoder = None if args.no_photos else common.load_encoder_from(args)
     try:
         result = run_audit(
             args.word_vectors,
-            None if args.photos is None else absolute(args.photos),
+            None if args.photos is None else common.absolute(args.photos),
             debias=args.debias,
-            eval_photos=None if args.eval_photos is None else absolute(args.eval_photos),
+            eval_photos=None if args.eval_photos is None else common.absolute(args.eval_photos),
             include_photos=not args.no_photos,
             encoder=encoder,
             permutations=args.permutations,
@@ -109,17 +95,17 @@ def run(args: argparse.Namespace) -> int:
             photo_progress=photo_progress,
         )
     except (WordSpaceError, WordSetsError) as exc:
-        raise CommandError(str(exc)) from exc
+        raise common.CommandError(str(exc)) from exc
     except (FileNotFoundError, ValueError) as exc:
-        raise CommandError(str(exc)) from exc
+        raise common.CommandError(str(exc)) from exc
     if args.report:
-        path = write_report(result, absolute(args.report))
+        path = write_report(result, common.absolute(args.report))
         result["report"] = str(path)
     if args.json:
         compact = dict(result)
         if compact.get("photos"):
             compact["photos"] = _without_rows(compact["photos"])
-        print_json(compact)
+        common.print_json(compact)
     else:
         print(summary_text(result))
         if args.report:

@@ -1,4 +1,4 @@
-"""``photosearch classify IMAGE...``: the model's top-5 ImageNet labels."""
+"""``photosearch classify IMAGE...``: top-5 ImageNet labels of images."""
 
 from __future__ import annotations
 
@@ -8,31 +8,20 @@ from typing import Any
 
 import numpy as np
 
-from photosearch.cli.common import (
-    absolute,
-    json_options,
-    load_encoder_from,
-    model_options,
-    print_json,
-)
+from photosearch.cli import common
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "classify",
-        help="top-5 ImageNet labels of images",
-        parents=[json_options(), model_options()],
-    )
+    p = common.add_command(sub, "classify", __doc__, run, "json", "model")
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p.add_argument("-k", type=int, default=5, help="labels per image (default 5)")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from photosearch.core.vision.imageio import ImageLoadError
     from photosearch.core.vision.imagenet import class_names
 
-    encoder = load_encoder_from(args)
+    encoder = common.load_encoder_from(args)
     names = class_names()
     out: list[dict[str, Any]] = []
     status = 0
@@ -46,14 +35,14 @@ def run(args: argparse.Namespace) -> int:
         top = np.argsort(-probs)[: args.k]
         out.append(
             {
-                "path": absolute(path),
+                "path": common.absolute(path),
                 "labels": [
                     {"label": names[i], "probability": round(float(probs[i]), 6)} for i in top
                 ],
             }
         )
     if args.json:
-        print_json(out)
+        common.print_json(out)
     else:
         for item in out:
             print(item["path"])

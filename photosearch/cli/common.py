@@ -1,4 +1,4 @@
-"""Helpers shared by the subcommands: options, output, progress, user-facing errors."""
+"""Helpers shared by the subcommands: their parsers and options, output, progress, errors."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from photosearch.cli.filters import add_filter_options
 from photosearch.cli.output import print_json as print_json
 from photosearch.cli.output import use_safe_streams
 from photosearch.core.errors import DatabaseError, UserError
@@ -21,72 +23,88 @@ class CommandError(UserError):
     """Bad input on the command line; printed without a traceback, exit status 2."""
 
 
-# Parent parsers (``sub.add_parser(NAME, parents=[...])``) for the options several commands share:
-# one definition of each option, its default and its help. Built afresh for every parser, so a
-# default read from the environment is read when the command line is parsed, as before.
+OptionGroup = Literal["db", "json", "model", "text", "filters"]
+"""A set of options several commands share, defined once in :data:`_OPTION_GROUPS`."""
 
 
-def _parent() -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(add_help=False)
+def add_command(
+    sub: argparse._SubParsersAction,
+    name: str,
+    doc: str | None,
+    run: Callable[[argparse.Namespace], int],
+    *options: OptionGroup,
+    **parser_args: Any,
+) -> argparse.ArgumentParser:
+    """Add the subcommand ``name``, which calls ``run(args)``, with the shared ``options``.
+
+    ``doc`` is the command module's docstring, written as its --help: a first line
+    "``photosearch NAME ...``: one-line help." and, below it, the description, if any.
+    The options are added in the order given, so --help lists them in that order.
+    """
+    head, _, description = (doc or "").strip().partition("\n")
+    summary = head.partition(": ")[2].removesuffix(".")
+    parser = sub.add_parser(
+        name, help=summary, description=description.strip() or None, **parser_args
+    )
+    for option in options:
+        _OPTION_GROUPS[option](parser)
+    parser.set_defaults(func=run)
+    return parser
 
 
-def db_options() -> argparse.ArgumentParser:
-    parent = _parent()
-    parent.add_argument(
+def _db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--db",
         metavar="PATH",
-        default=None,
         help="library database (default: $PHOTOSEARCH_DB, else the platform's data folder)",
     )
-    return parent
 
 
-def json_options() -> argparse.ArgumentParser:
-    parent = _parent()
-    parent.add_argument("--json", action="store_true", help="print machine-readable JSON")
-    return parent
+def _json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 
-def model_options() -> argparse.ArgumentParser:
-    parent = _parent()
-    parent.add_argument(
+def _model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--model",
         default=os.environ.get("PHOTOSEARCH_MODEL", "efficientnet_lite0"),
         help="image model (default: efficientnet_lite0; torchvision names when weights are local)",
     )
-    parent.add_argument("--weights", metavar="FILE", default=None, help="model weights file (.pth)")
-    return parent
+    parser.add_argument("--weights", metavar="FILE", help="model weights file (.pth)")
 
 
-def text_options() -> argparse.ArgumentParser:
-    parent = _parent()
-    parent.add_argument(
+def _text_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--word-vectors",
         metavar="FILE",
-        default=None,
         help="word vectors (word2vec/GloVe/fastText, text or binary) instead of the shipped GloVe "
         "50d; remembered by the library, and its text vectors are recomputed (photos not re-read)",
     )
-    parent.add_argument(
+    parser.add_argument(
         "--projection",
         metavar="FILE",
-        default=None,
         help="a projection trained with `photosearch train` (remembered by the library)",
     )
-    debias = parent.add_mutually_exclusive_group()
+    debias = parser.add_mutually_exclusive_group()
     debias.add_argument(
         "--debias",
-        dest="debias",
         action="store_const",
         const=True,
-        default=None,
         help="hard-debias the word vectors for tags and queries (gender direction projected out; "
         "see `photosearch audit`); remembered by the library",
     )
     debias.add_argument(
         "--no-debias", dest="debias", action="store_const", const=False, help="undo --debias"
     )
-    return parent
+
+
+_OPTION_GROUPS: dict[OptionGroup, Callable[[argparse.ArgumentParser], None]] = {
+    "db": _db_option,
+    "json": _json_option,
+    "model": _model_options,
+    "text": _text_options,
+    "filters": add_filter_options,
+}
 
 
 def open_library(args: argparse.Namespace) -> Any:

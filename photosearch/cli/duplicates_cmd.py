@@ -1,17 +1,16 @@
-"""``photosearch duplicates``: groups of exact and near-duplicate photos (nothing is deleted)."""
+"""``photosearch duplicates``: list groups of exact and near-duplicate photos.
+
+List groups of exact copies (same bytes) and near-duplicates (resized, re-encoded, cropped or
+edited copies, burst shots). Nothing is deleted; the first photo of each group (largest
+resolution) is the suggested keeper.
+"""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 
-from photosearch.cli.common import (
-    CommandError,
-    db_options,
-    json_options,
-    open_library,
-    print_json,
-)
+from photosearch.cli import common
 from photosearch.core.units import format_bytes
 
 
@@ -28,14 +27,7 @@ def _threshold(text: str) -> float:
 def register(sub: argparse._SubParsersAction) -> None:
     from photosearch.core.search.duplicates import DEFAULT_THRESHOLD, UNVERIFIED_THRESHOLD
 
-    p = sub.add_parser(
-        "duplicates",
-        help="list groups of exact and near-duplicate photos",
-        description="List groups of exact copies (same bytes) and near-duplicates (resized, "
-        "re-encoded, cropped or edited copies, burst shots). Nothing is deleted; the first photo "
-        "of each group (largest resolution) is the suggested keeper.",
-        parents=[db_options(), json_options()],
-    )
+    p = common.add_command(sub, "duplicates", __doc__, run, "db", "json")
     p.add_argument(
         "--threshold",
         type=_threshold,
@@ -51,18 +43,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="group by the vectors alone, without comparing the photos' pixels (faster, "
         "but photos that merely look alike group too)",
     )
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from photosearch.core.search.duplicates import find_duplicates
 
-    with open_library(args) as library:
+    with common.open_library(args) as library:
         if library.visual_model() is None:
-            raise CommandError("the library is empty: photosearch index DIR")
+            raise common.CommandError("the library is empty: photosearch index DIR")
         groups = find_duplicates(library, args.threshold, verify=args.verify)
     if args.json:
-        print_json([g.as_list() for g in groups])
+        common.print_json([g.as_list() for g in groups])
         return 0
     if not groups:
         print("no duplicates found")

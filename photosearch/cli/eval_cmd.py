@@ -1,4 +1,9 @@
-"""``photosearch eval DIR``: measure every search method on a labelled folder."""
+"""``photosearch eval DIR``: P@10 and mAP of every method on a labelled folder.
+
+Indexes DIR into a temporary database and reports image→image P@10 (leave-one-out), and per text
+method text→image P@10, mAP and readable queries. Labels: sub-folder names, or labels.csv with
+file,label[,query] (query defaults to the label).
+"""
 
 from __future__ import annotations
 
@@ -9,26 +14,11 @@ import tempfile
 
 import numpy as np
 
-from photosearch.cli.common import (
-    CommandError,
-    ProgressBar,
-    json_options,
-    load_encoder_from,
-    model_options,
-    print_json,
-    text_options,
-)
+from photosearch.cli import common
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "eval",
-        help="P@10 and mAP of every method on a labelled folder",
-        description="Indexes DIR into a temporary database and reports image→image P@10 "
-        "(leave-one-out), and per text method text→image P@10, mAP and readable queries. Labels: "
-        "sub-folder names, or labels.csv with file,label[,query] (query defaults to the label).",
-        parents=[json_options(), model_options(), text_options()],
-    )
+    p = common.add_command(sub, "eval", __doc__, run, "json", "model", "text")
     p.add_argument("folder", metavar="DIR")
     p.add_argument("--queries", metavar="CSV", help="file,label,query rows overriding the queries")
     p.add_argument(
@@ -36,7 +26,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also run the photo-free check of every WordNet word with photo classes below it",
     )
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,10 +43,10 @@ def run(args: argparse.Namespace) -> int:
     from photosearch.core.text.query import LibraryArrays
 
     if not os.path.isdir(args.folder):
-        raise CommandError(f"not a folder: {args.folder}")
+        raise common.CommandError(f"not a folder: {args.folder}")
     paths, labels, queries = read_labels(args.folder)
     if not paths:
-        raise CommandError(f"no labelled photos in {args.folder}")
+        raise common.CommandError(f"no labelled photos in {args.folder}")
     if args.queries:
         queries.update(read_queries(args.queries))
     label_of = {os.path.abspath(p): label for p, label in zip(paths, labels)}
@@ -67,12 +56,14 @@ def run(args: argparse.Namespace) -> int:
         Library(os.path.join(tmp, "eval.db")) as library,
     ):
         library.add_folder(args.folder)
-        Indexer(library, load_encoder_from(args), embedder).run(on_progress=ProgressBar().update)
+        Indexer(library, common.load_encoder_from(args), embedder).run(
+            on_progress=common.ProgressBar().update
+        )
         snap = VectorIndex(library).snapshot()
         photos = library.photos(snap.ids.tolist())
         rows = [i for i, pid in enumerate(snap.ids) if photos[int(pid)].path in label_of]
         if not rows:
-            raise CommandError("none of the labelled photos could be indexed")
+            raise common.CommandError("none of the labelled photos could be indexed")
         keep = np.asarray(rows)
         kept_labels = [label_of[photos[int(snap.ids[i])].path] for i in rows]
         ids, probs = snap.top_ids[keep], snap.top_probs[keep]
@@ -90,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         report["lexical"] = lexical_check(embedder.model).as_dict()
     report["unindexed"] = len(paths) - len(rows)
     if args.json:
-        print_json(report)
+        common.print_json(report)
         return 0
     print(
         f"{report['photos']} photos, {report['labels']} labels ({report['unindexed']} not indexed)"

@@ -18,13 +18,10 @@ def parse_date(text: str) -> float:
     raise argparse.ArgumentTypeError(f"not a date (use YYYY-MM-DD): {text}")
 
 
-def filter_options() -> argparse.ArgumentParser:
-    """A parent parser (see :mod:`photosearch.cli.common`) of the date and camera filters."""
-    parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument("--after", type=parse_date, metavar="DATE", help="taken on or after DATE")
-    parent.add_argument("--before", type=parse_date, metavar="DATE", help="taken before DATE")
-    parent.add_argument("--camera", metavar="NAME", help="camera make/model contains NAME")
-    return parent
+def add_filter_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--after", type=parse_date, metavar="DATE", help="taken on or after DATE")
+    parser.add_argument("--before", type=parse_date, metavar="DATE", help="taken before DATE")
+    parser.add_argument("--camera", metavar="NAME", help="camera make/model contains NAME")
 
 
 def filters_from(args: argparse.Namespace) -> Filters | None:

@@ -1,4 +1,10 @@
-"""``photosearch index DIR...``: add folders and bring the library in sync with them."""
+"""``photosearch index DIR...``: add folders to the library and index their photos.
+
+Add folders (remembered) and bring the library in sync with every watched folder: new photos are
+embedded, moved ones keep their embedding, vanished ones leave the results. Returns when every
+photo is embedded. While another photosearch process indexes the same library (the app, `watch`,
+another `index`), waits for it first.
+"""
 
 from __future__ import annotations
 
@@ -6,32 +12,11 @@ import argparse
 import sys
 from typing import Any
 
-from photosearch.cli.common import (
-    CommandError,
-    ProgressBar,
-    add_folder_args,
-    check_folder_args,
-    db_options,
-    format_duration,
-    json_options,
-    load_encoder_from,
-    model_options,
-    open_library,
-    print_json,
-    text_options,
-)
+from photosearch.cli import common
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "index",
-        help="add folders to the library and index their photos",
-        description="Add folders (remembered) and bring the library in sync with every watched "
-        "folder: new photos are embedded, moved ones keep their embedding, vanished ones leave "
-        "the results. Returns when every photo is embedded. While another photosearch process "
-        "indexes the same library (the app, `watch`, another `index`), waits for it first.",
-        parents=[db_options(), json_options(), model_options(), text_options()],
-    )
+    p = common.add_command(sub, "index", __doc__, run, "db", "json", "model", "text")
     p.add_argument(
         "folders", nargs="*", metavar="DIR", help="folders to add (default: re-sync all)"
     )
@@ -43,26 +28,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--progress", action="store_true", help="show the progress bar even when not a terminal"
     )
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from photosearch.core.indexing.indexer import Indexer
 
-    check_folder_args(args)
-    with open_library(args) as library:
-        add_folder_args(library, args, "index")
-        encoder = load_encoder_from(args)
+    common.check_folder_args(args)
+    with common.open_library(args) as library:
+        common.add_folder_args(library, args, "index")
+        encoder = common.load_encoder_from(args)
         semantic = semantic_embedder_from(args, library)
         indexer = Indexer(
             library, encoder, semantic, batch_size=args.batch_size, decode_workers=args.workers
         )
-        bar = ProgressBar(True if args.progress else None)
+        bar = common.ProgressBar(True if args.progress else None)
         summary = indexer.run(on_progress=_with_wait_message(bar.update))
     data = summary.as_dict()
     data["inference"] = inference_info(encoder)
     if args.json:
-        print_json(data)
+        common.print_json(data)
     else:
         rate = ""
         if summary.embedded and summary.seconds > 0:
@@ -70,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"added {summary.added}, updated {summary.updated}, moved {summary.moved}, "
             f"missing {summary.missing}, offline {summary.offline}, errors {summary.errors}, "
-            f"embedded {summary.embedded} in {format_duration(summary.seconds)}{rate}",
+            f"embedded {summary.embedded} in {common.format_duration(summary.seconds)}{rate}",
         )
         for path, message in summary.problems[:20]:
             print(f"  skipped {path}: {message}", file=sys.stderr)
@@ -114,4 +98,4 @@ def semantic_embedder_from(args: argparse.Namespace, library: Any) -> Any:
             debias=getattr(args, "debias", None),
         )
     except (WordSpaceError, ProjectionError, ValueError, OSError) as exc:
-        raise CommandError(str(exc)) from exc
+        raise common.CommandError(str(exc)) from exc

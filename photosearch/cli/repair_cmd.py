@@ -1,30 +1,27 @@
-"""``photosearch repair``: set a damaged library aside and start afresh (photos untouched)."""
+"""``photosearch repair``: keep a copy of a damaged library database and start a new one.
+
+Copies the database (and its -wal/-shm files) to a new file *.damaged-TIMESTAMP beside it and puts
+an empty library with the same folders (when they can still be read) in its place. Run
+`photosearch index` afterwards to rebuild. Refused while the library is open in another
+photosearch process, and for a library that passes the integrity check unless --force is given.
+Photos are never touched.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from photosearch.cli.common import CommandError, db_options
+from photosearch.cli import common
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "repair",
-        help="keep a copy of a damaged library database and start a new one",
-        description="Copies the database (and its -wal/-shm files) to a new file "
-        "*.damaged-TIMESTAMP beside it and puts an empty library with the same folders (when "
-        "they can still be read) in its place. Run `photosearch index` afterwards to rebuild. "
-        "Refused while the library is open in another photosearch process, and for a library "
-        "that passes the integrity check unless --force is given. Photos are never touched.",
-        parents=[db_options()],
-    )
+    p = common.add_command(sub, "repair", __doc__, run, "db")
     p.add_argument(
         "--force",
         action="store_true",
         help="start afresh even though the library passes the integrity check",
     )
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = repair_library(path, force=args.force)
     except LibraryHealthyError as exc:
-        raise CommandError(str(exc)) from exc
+        raise common.CommandError(str(exc)) from exc
     what = "damaged library" if result.was_damaged else "old library"
     print(f"{what} kept as {result.kept}")
     print(

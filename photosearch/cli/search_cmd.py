@@ -1,4 +1,7 @@
-"""``photosearch search QUERY``: find photos by words (and example images)."""
+"""``photosearch search QUERY``: find photos by words.
+
+Find photos that match words, although nobody labelled them.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +10,8 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from photosearch.cli.common import (
-    CommandError,
-    absolute,
-    db_options,
-    json_options,
-    load_encoder_from,
-    model_options,
-    open_library,
-    text_options,
-)
-from photosearch.cli.filters import filter_options, filters_from
+from photosearch.cli import common
+from photosearch.cli.filters import filters_from
 from photosearch.cli.similar_cmd import print_results
 
 if TYPE_CHECKING:
@@ -32,13 +26,18 @@ QUERY_HELP = """query language:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
+    p = common.add_command(
+        sub,
         "search",
-        help="find photos by words",
-        description="Find photos that match words, although nobody labelled them.",
+        __doc__,
+        run,
+        "filters",
+        "db",
+        "json",
+        "model",
+        "text",
         epilog=QUERY_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        parents=[filter_options(), db_options(), json_options(), model_options(), text_options()],
     )
     p.add_argument("query", nargs="*", metavar="QUERY", help="words in the query language")
     p.add_argument("-k", type=int, default=20, help="number of results (default 20)")
@@ -49,7 +48,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="PATH",
         help="an example image as a query term",
     )
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,24 +57,26 @@ def run(args: argparse.Namespace) -> int:
 
     text = " ".join(args.query).strip()
     if not text and not args.image:
-        raise CommandError('give a query, e.g. photosearch search "dog on a beach"')
+        raise common.CommandError('give a query, e.g. photosearch search "dog on a beach"')
     from photosearch.cli.index_cmd import semantic_embedder_from
 
-    with open_library(args) as library:
+    with common.open_library(args) as library:
         if library.visual_model() is None:
-            raise CommandError("the library is empty: photosearch index DIR")
-        searcher = Searcher(library, lambda: load_encoder_from(args))
+            raise common.CommandError("the library is empty: photosearch index DIR")
+        searcher = Searcher(library, lambda: common.load_encoder_from(args))
         if not text:
-            results = searcher.similar_to_image(absolute(args.image[0]), args.k, filters_from(args))
+            results = searcher.similar_to_image(
+                common.absolute(args.image[0]), args.k, filters_from(args)
+            )
             print_results(results, args.json)
             return 0
         texts = TextSearcher(searcher, semantic_embedder_from(args, library))
         try:
             outcome = texts.search(
-                text, [absolute(p) for p in args.image], args.k, filters_from(args)
+                text, [common.absolute(p) for p in args.image], args.k, filters_from(args)
             )
         except (UnknownQueryError, QuerySyntaxError) as exc:
-            raise CommandError(str(exc)) from exc
+            raise common.CommandError(str(exc)) from exc
     for note in outcome.notes:
         print(f"photosearch: {note}", file=sys.stderr)
     if args.json or outcome.good is None:

@@ -1,35 +1,25 @@
-"""``photosearch status``: what the library holds."""
+"""``photosearch status``: counts per status, folders, database size, model."""
 
 from __future__ import annotations
 
 import argparse
 
-from photosearch.cli.common import (
-    db_options,
-    json_options,
-    open_library,
-    print_json,
-)
+from photosearch.cli import common
 from photosearch.core.units import format_bytes
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "status",
-        help="counts per status, folders, database size, model",
-        parents=[db_options(), json_options()],
-    )
+    p = common.add_command(sub, "status", __doc__, run, "db", "json")
     p.add_argument(
         "--check",
         action="store_true",
         help="first check the whole database file for damage (PRAGMA quick_check; exit "
         "status 3 with the repair hint when it is damaged)",
     )
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    with open_library(args) as library:
+    with common.open_library(args) as library:
         if args.check:
             library.check_integrity()  # raises DatabaseCorruptError: exit status 3 and the hint
         counts = library.status_counts()
@@ -57,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         if args.check:
             data["integrity"] = "ok"
     if args.json:
-        print_json(data)
+        common.print_json(data)
         return 0
     print(f"library   {data['database']} ({format_bytes(data['database_bytes'])})")
     print(f"model     {data['model'] or '-'}")

@@ -1,31 +1,17 @@
-"""``photosearch tags IMAGE...``: words that describe photos."""
+"""``photosearch tags IMAGE...``: words that describe a photo."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from photosearch.cli.common import (
-    absolute,
-    db_options,
-    json_options,
-    load_encoder_from,
-    model_options,
-    open_library,
-    print_json,
-    text_options,
-)
+from photosearch.cli import common
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "tags",
-        help="words that describe a photo",
-        parents=[db_options(), json_options(), model_options(), text_options()],
-    )
+    p = common.add_command(sub, "tags", __doc__, run, "db", "json", "model", "text")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files, in the library or not")
     p.add_argument("-n", type=int, default=8, help="tags per photo (default 8)")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,21 +20,21 @@ def run(args: argparse.Namespace) -> int:
     from photosearch.core.search.text_search import TextSearcher
 
     out: list[dict[str, Any]] = []
-    with open_library(args) as library:
+    with common.open_library(args) as library:
         texts = TextSearcher(
-            Searcher(library, lambda: load_encoder_from(args)),
+            Searcher(library, lambda: common.load_encoder_from(args)),
             semantic_embedder_from(args, library),
         )
         for image in args.images:
-            tags = texts.tags_for_image(absolute(image), args.n)
+            tags = texts.tags_for_image(common.absolute(image), args.n)
             out.append(
                 {
-                    "path": absolute(image),
+                    "path": common.absolute(image),
                     "tags": [{"tag": t, "score": round(float(s), 4)} for t, s in tags],
                 }
             )
     if args.json:
-        print_json(out)
+        common.print_json(out)
     else:
         for item in out:
             print(f"{item['path']}: " + ", ".join(t["tag"] for t in item["tags"]))

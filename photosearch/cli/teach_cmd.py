@@ -1,29 +1,19 @@
-"""``photosearch teach WORD PHOTO... [--not PHOTO...]``: a word of your own, from example photos."""
+"""``photosearch teach WORD PHOTO... [--not PHOTO...]``: teach a word from example photos.
+
+Teach WORD from photos of the library that show it (and, with --not, photos that do not). The word
+then works in searches (`photosearch search WORD`, `WORD + snow`) and tags, for the photos indexed
+now and later. Teaching a word again adds to its examples. See `photosearch words`.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from photosearch.cli.common import (
-    CommandError,
-    absolute,
-    db_options,
-    json_options,
-    open_library,
-    print_json,
-)
+from photosearch.cli import common
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "teach",
-        help="teach a word from example photos",
-        description="Teach WORD from photos of the library that show it (and, with --not, photos "
-        "that do not). The word then works in searches (`photosearch search WORD`, `WORD + snow`) "
-        "and tags, for the photos indexed now and later. Teaching a word again adds to its "
-        "examples. See `photosearch words`.",
-        parents=[db_options(), json_options()],
-    )
+    p = common.add_command(sub, "teach", __doc__, run, "db", "json")
     p.add_argument("word", metavar="WORD", help="the word (quote a phrase)")
     p.add_argument("photos", nargs="+", metavar="PHOTO", help="photos of the library that show it")
     p.add_argument(
@@ -35,7 +25,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="photos that do not show it",
     )
     p.add_argument("--replace", action="store_true", help="forget the word's earlier examples")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,17 +33,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         normalise_word(args.word)
     except TeachError as exc:
-        raise CommandError(str(exc)) from exc
-    with open_library(args) as library:
+        raise common.CommandError(str(exc)) from exc
+    with common.open_library(args) as library:
         words = Words(library)
         try:
-            positives = words.photo_ids_for_paths(absolute(p) for p in args.photos)
-            negatives = words.photo_ids_for_paths(absolute(p) for p in args.negatives)
+            positives = words.photo_ids_for_paths(common.absolute(p) for p in args.photos)
+            negatives = words.photo_ids_for_paths(common.absolute(p) for p in args.negatives)
             taught = words.teach(args.word, positives, negatives, replace=args.replace)
         except TeachError as exc:
-            raise CommandError(str(exc)) from exc
+            raise common.CommandError(str(exc)) from exc
     if args.json:
-        print_json(taught.as_dict())
+        common.print_json(taught.as_dict())
     else:
         nots = f", {taught.negatives} not" if taught.negatives else ""
         print(f"taught {taught.word!r} from {taught.positives} photos{nots}")

@@ -1,6 +1,9 @@
-"""``photosearch train DIR``: teach every label of a labelled folder as a word.
+"""``photosearch train DIR``: teach every label of a labelled folder.
 
-With ``--out FILE`` it trains the older visual→word-space projection (DeViSE-style) instead.
+Teach each label of DIR as a word, from its photos (label = sub-folder name, or labels.csv with
+file,label[,query]; the query column, when there, is the word). The photos must be in the library:
+photosearch index DIR first. With --out FILE, train the older DeViSE-style projection instead (a
+linear map from the image model's vectors to the word space, used with --projection FILE).
 """
 
 from __future__ import annotations
@@ -9,28 +12,11 @@ import argparse
 import os
 import sys
 
-from photosearch.cli.common import (
-    CommandError,
-    db_options,
-    json_options,
-    load_encoder_from,
-    model_options,
-    open_library,
-    print_json,
-)
+from photosearch.cli import common
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "train",
-        help="teach every label of a labelled folder",
-        description="Teach each label of DIR as a word, from its photos (label = sub-folder name, "
-        "or labels.csv with file,label[,query]; the query column, when there, is the word). The "
-        "photos must be in the library: photosearch index DIR first. With --out FILE, train the "
-        "older DeViSE-style projection instead (a linear map from the image model's vectors to "
-        "the word space, used with --projection FILE).",
-        parents=[model_options(), db_options(), json_options()],
-    )
+    p = common.add_command(sub, "train", __doc__, run, "model", "db", "json")
     p.add_argument("folder", metavar="DIR")
     p.add_argument(
         "--out", metavar="FILE", default=None, help="train the DeViSE projection into FILE (.npz)"
@@ -43,12 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--epochs", type=int, default=60, help="projection only")
     p.add_argument("--word-vectors", metavar="FILE", default=None, help="projection only")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if not os.path.isdir(args.folder):
-        raise CommandError(f"not a folder: {args.folder}")
+        raise common.CommandError(f"not a folder: {args.folder}")
     if args.out:
         return _projection(args)
     return _teach_labels(args)
@@ -60,9 +45,9 @@ def _teach_labels(args: argparse.Namespace) -> int:
 
     paths, labels, queries = read_labels(args.folder)
     if not paths:
-        raise CommandError(f"no labelled photos in {args.folder}")
+        raise common.CommandError(f"no labelled photos in {args.folder}")
     taught, skipped = [], 0
-    with open_library(args) as library:
+    with common.open_library(args) as library:
         words = Words(library)
         by_label: dict[str, list[int]] = {}
         for path, label in zip(paths, labels, strict=True):
@@ -72,7 +57,7 @@ def _teach_labels(args: argparse.Namespace) -> int:
                 continue
             by_label.setdefault(label, []).append(photo.id)
         if not by_label:
-            raise CommandError(
+            raise common.CommandError(
                 f"none of the photos of {args.folder} is in the library: "
                 f"photosearch index {args.folder} first"
             )
@@ -80,9 +65,9 @@ def _teach_labels(args: argparse.Namespace) -> int:
             try:
                 taught.append(words.teach(queries[label], ids).as_dict())
             except TeachError as exc:
-                raise CommandError(f"label {label!r}: {exc}") from exc
+                raise common.CommandError(f"label {label!r}: {exc}") from exc
     if args.json:
-        print_json({"words": taught, "skipped_photos": skipped})
+        common.print_json({"words": taught, "skipped_photos": skipped})
     else:
         for w in taught:
             print(f"taught {w['word']!r} from {w['positives']} photos")
@@ -100,14 +85,14 @@ def _projection(args: argparse.Namespace) -> int:
         result = train_from_folder(
             args.folder,
             args.out,
-            encoder=load_encoder_from(args),
+            encoder=common.load_encoder_from(args),
             model=model,
             loss=args.loss,
             epochs=args.epochs,
             progress=lambda line: print(line, file=sys.stderr),
         )
     except (ProjectionError, WordSpaceError, FileNotFoundError) as exc:
-        raise CommandError(str(exc)) from exc
+        raise common.CommandError(str(exc)) from exc
     print(
         f"wrote {args.out} (final loss {result.losses[-1]:.4f}); use it with --projection {args.out}"
     )

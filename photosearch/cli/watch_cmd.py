@@ -1,8 +1,9 @@
-"""``photosearch watch``: follow the library's folders and index changes until interrupted.
+"""``photosearch watch``: follow the library's folders and index photos as they change.
 
-The same background service as the app (:class:`photosearch.core.indexing.watcher.WatchService`), headless
-and without Qt. Logs what it does to stderr (INFO by default; ``-q`` for warnings only). Ctrl+C
-or SIGTERM stops it cleanly: committed batches stay, unfinished photos stay pending for next time.
+Watch every folder of the library (optionally adding DIRs first) and keep the index up to date as
+photos are added, changed, moved or deleted, until interrupted (Ctrl+C / SIGTERM stop it cleanly).
+Every {days} days it checks the whole database file for damage and stops, exit status 3, if it
+finds any.
 """
 
 from __future__ import annotations
@@ -14,16 +15,7 @@ import threading
 import time
 from typing import Any
 
-from photosearch.cli.common import (
-    CommandError,
-    add_folder_args,
-    check_folder_args,
-    db_options,
-    load_encoder_from,
-    model_options,
-    open_library,
-    text_options,
-)
+from photosearch.cli import common
 from photosearch.core.library.db import DatabaseError
 
 log = logging.getLogger("photosearch.watch")
@@ -32,16 +24,8 @@ log = logging.getLogger("photosearch.watch")
 def register(sub: argparse._SubParsersAction) -> None:
     from photosearch.core.library.store import INTEGRITY_CHECK_DAYS
 
-    p = sub.add_parser(
-        "watch",
-        help="follow the library's folders and index photos as they change",
-        description="Watch every folder of the library (optionally adding DIRs first) and keep "
-        "the index up to date as photos are added, changed, moved or deleted, until "
-        "interrupted (Ctrl+C / SIGTERM stop it cleanly). Every "
-        f"{INTEGRITY_CHECK_DAYS} days it checks the whole database file for damage and stops, "
-        "exit status 3, if it finds any.",
-        parents=[db_options(), model_options(), text_options()],
-    )
+    doc = (__doc__ or "").format(days=INTEGRITY_CHECK_DAYS)
+    p = common.add_command(sub, "watch", doc, run, "db", "model", "text")
     p.add_argument("folders", nargs="*", metavar="DIR", help="folders to add first (remembered)")
     p.add_argument(
         "--poll", action="store_true", help="watch the added folders by polling (network drives)"
@@ -63,7 +47,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=32, help="photos per inference batch")
     p.add_argument("--workers", type=int, default=None, help="decode threads")
     p.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
-    p.set_defaults(func=run)
 
 
 class _ProgressLog:
@@ -90,6 +73,9 @@ class _ProgressLog:
 
 
 def run(args: argparse.Namespace) -> int:
+    """The app's background service (:class:`~photosearch.core.indexing.watcher.WatchService`),
+    headless and without Qt, logging to stderr (INFO, or warnings only with ``-q``). Committed
+    batches stay when it stops; unfinished photos stay pending for next time."""
     from photosearch.cli.index_cmd import semantic_embedder_from
     from photosearch.core.indexing.watcher import WatchService
 
@@ -98,9 +84,9 @@ def run(args: argparse.Namespace) -> int:
         package_log.setLevel(logging.WARNING)
     elif package_log.getEffectiveLevel() > logging.INFO:
         package_log.setLevel(logging.INFO)
-    check_folder_args(args)
-    with open_library(args) as library:
-        folders = add_folder_args(library, args, "watch")
+    common.check_folder_args(args)
+    with common.open_library(args) as library:
+        folders = common.add_folder_args(library, args, "watch")
         log.info("library %s, %d folder(s)", library.path, len(folders))
 
         stop = threading.Event()
@@ -113,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         service = WatchService(
             library,
-            lambda: load_encoder_from(args),
+            lambda: common.load_encoder_from(args),
             lambda: semantic_embedder_from(args, library),
             on_progress=_ProgressLog(),
             on_state=lambda state: log.debug("state: %s", state),
@@ -134,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         if isinstance(service.error, DatabaseError):
             raise service.error  # exit status 3, with the repair hint when the file is damaged
         if service.error is not None:
-            raise CommandError(f"watching stopped: {service.error}")
+            raise common.CommandError(f"watching stopped: {service.error}")
         counts = library.status_counts()
     log.info(
         "stopped cleanly: %d indexed, %d pending, %d errors",

@@ -1,4 +1,8 @@
-"""``photosearch words``: list, rename, remove, export and import taught words."""
+"""``photosearch words``: the words you taught (list, rename, remove, export, import).
+
+Without an action, list the taught words. Export files are JSON and can be imported into any
+library that uses the same image model.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +10,14 @@ import argparse
 import time
 from typing import TYPE_CHECKING, Any
 
-from photosearch.cli.common import (
-    CommandError,
-    db_options,
-    json_options,
-    open_library,
-    print_json,
-)
+from photosearch.cli import common
 
 if TYPE_CHECKING:
     from photosearch.core.teach.words import Words
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "words",
-        help="the words you taught (list, rename, remove, export, import)",
-        description="Without an action, list the taught words. Export files are JSON and can be "
-        "imported into any library that uses the same image model.",
-        parents=[db_options(), json_options()],
-    )
+    p = common.add_command(sub, "words", __doc__, run, "db", "json")
     # --db and --json are taken after the action too; their default SUPPRESS keeps a value given
     # before it (`words --db X remove W`) instead of resetting it to the default.
     again = argparse.ArgumentParser(add_help=False)
@@ -45,20 +37,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         "import", help="add the words of an exported JSON file", parents=[again]
     )
     imp.add_argument("file", metavar="FILE")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from photosearch.core.teach.words import TeachError, Words
 
-    with open_library(args) as library:
+    with common.open_library(args) as library:
         words = Words(library)
         try:
             result = _act(words, args)
         except TeachError as exc:
-            raise CommandError(str(exc)) from exc
+            raise common.CommandError(str(exc)) from exc
     if args.json:
-        print_json(result)
+        common.print_json(result)
     elif args.action is None:
         for w in result:
             nots = f", {w['negatives']} not" if w["negatives"] else ""
@@ -75,7 +66,9 @@ def _act(words: Words, args: argparse.Namespace) -> Any:
         return [w.as_dict() for w in words.list_words()]
     if args.action == "remove":
         if not words.remove(args.word):
-            raise CommandError(f"no taught word {args.word!r} (photosearch words lists them)")
+            raise common.CommandError(
+                f"no taught word {args.word!r} (photosearch words lists them)"
+            )
         return {"removed": args.word, "message": f"removed {args.word!r}"}
     if args.action == "rename":
         renamed = words.rename(args.word, args.new)
