@@ -39,17 +39,25 @@ def add_command(
 
     ``doc`` is the command module's docstring, written as its --help: a first line
     "``photosearch NAME ...``: one-line help." and, below it, the description, if any.
-    The options are added in the order given, so --help lists them in that order.
+    The option groups are argparse parent parsers, added in the order given, so --help lists
+    them in that order, before the command's own options.
     """
     head, _, description = (doc or "").strip().partition("\n")
     summary = head.partition(": ")[2].removesuffix(".")
+    parents = [_parent(_OPTION_GROUPS[option]) for option in options]
     parser = sub.add_parser(
-        name, help=summary, description=description.strip() or None, **parser_args
+        name, help=summary, description=description.strip() or None, parents=parents, **parser_args
     )
-    for option in options:
-        _OPTION_GROUPS[option](parser)
     parser.set_defaults(func=run)
     return parser
+
+
+def _parent(add_options: Callable[[argparse.ArgumentParser], None]) -> argparse.ArgumentParser:
+    """A parent parser holding one option group; built afresh for every command, so a default
+    read from the environment ($PHOTOSEARCH_MODEL) is read when the command line is parsed."""
+    parent = argparse.ArgumentParser(add_help=False)
+    add_options(parent)
+    return parent
 
 
 def _db_option(parser: argparse.ArgumentParser) -> None:
