@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from photosearch.cli import common
+from photosearch.cli.progress import counter
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -68,18 +69,11 @@ def run(args: argparse.Namespace) -> int:
     if args.permutations is not None and args.permutations < 10_000:
         raise common.CommandError("--permutations must be at least 10000")
     verbose = sys.stderr.isatty() and not args.json
-    bar = common.ProgressBar()
+    photo_progress = counter("encoding photos", " photos", sys.stderr.isatty())
 
     def say(message: str) -> None:
         if verbose:
             print(f"… {message}", file=sys.stderr)
-
-    def photo_progress(done: int, total: int) -> None:
-        if bar.enabled:
-            sys.stderr.write(f"\r  {done}/{total} photos")
-            if done >= total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
 
     encoder = None if args.no_photos else common.load_encoder_from(args)
     try:

@@ -6,7 +6,6 @@ import argparse
 import logging
 import os
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -152,55 +151,6 @@ def load_encoder_from(args: argparse.Namespace) -> Any:
 
 def absolute(path: str) -> str:
     return str(Path(path).expanduser().absolute())
-
-
-class ProgressBar:
-    """A one-line progress display on stderr (only when stderr is a terminal, or forced)."""
-
-    def __init__(self, enabled: bool | None = None) -> None:
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self._last = 0.0
-        self._width = 0
-
-    def update(self, progress: Any) -> None:
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if progress.phase not in ("done",) and now - self._last < 0.1:
-            return
-        self._last = now
-        if progress.phase == "scan":
-            line = f"scanning folders… {progress.done:,} files found"
-        elif progress.phase == "embed":
-            total = max(progress.total, 1)
-            frac = progress.done / total
-            filled = int(frac * 28)
-            eta = f"ETA {format_duration(progress.eta_s)}" if progress.eta_s is not None else ""
-            line = (
-                f"[{'#' * filled}{'.' * (28 - filled)}] {progress.done:,}/{progress.total:,} "
-                f"{progress.rate:5.1f} photos/s {eta}"
-            )
-            if progress.errors:
-                line += f" · {progress.errors} errors"
-        else:
-            line = ""
-        pad = max(0, self._width - len(line))
-        sys.stderr.write("\r" + line + " " * pad)
-        self._width = len(line)
-        if progress.phase == "done":
-            sys.stderr.write("\r" + " " * self._width + "\r")
-        sys.stderr.flush()
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 def run_command(args: argparse.Namespace) -> int:

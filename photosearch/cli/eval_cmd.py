@@ -15,6 +15,7 @@ import tempfile
 import numpy as np
 
 from photosearch.cli import common
+from photosearch.cli.progress import ProgressBar
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     ):
         library.add_folder(args.folder)
         Indexer(library, common.load_encoder_from(args), embedder).run(
-            on_progress=common.ProgressBar().update
+            on_progress=ProgressBar().update
         )
         snap = VectorIndex(library).snapshot()
         photos = library.photos(snap.ids.tolist())

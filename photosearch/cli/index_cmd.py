@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from photosearch.cli import common
+from photosearch.cli.progress import ProgressBar, format_duration
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,8 +42,11 @@ def run(args: argparse.Namespace) -> int:
         indexer = Indexer(
             library, encoder, semantic, batch_size=args.batch_size, decode_workers=args.workers
         )
-        bar = common.ProgressBar(True if args.progress else None)
-        summary = indexer.run(on_progress=_with_wait_message(bar.update))
+        bar = ProgressBar(True if args.progress else None)
+        try:
+            summary = indexer.run(on_progress=_with_wait_message(bar.update))
+        finally:
+            bar.close()
     data = summary.as_dict()
     data["inference"] = inference_info(encoder)
     if args.json:
@@ -54,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"added {summary.added}, updated {summary.updated}, moved {summary.moved}, "
             f"missing {summary.missing}, offline {summary.offline}, errors {summary.errors}, "
-            f"embedded {summary.embedded} in {common.format_duration(summary.seconds)}{rate}",
+            f"embedded {summary.embedded} in {format_duration(summary.seconds)}{rate}",
         )
         for path, message in summary.problems[:20]:
             print(f"  skipped {path}: {message}", file=sys.stderr)
