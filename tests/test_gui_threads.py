@@ -94,7 +94,7 @@ def test_the_gui_thread_never_touches_the_database(
     assert settings is not None
     settings.reject()
 
-    window.duplicates_action.trigger()  # the app's library, on the dialog's runner
+    window.menus.duplicates.trigger()  # the app's library, on the dialog's runner
     dialog = window._duplicates
     assert dialog is not None
     qtbot.waitUntil(lambda: dialog.groups is not None, timeout=TIMEOUT)
