@@ -78,8 +78,7 @@ class IndexingService(QObject):
         if self._retired is not None:
             self._retired.stop()  # one service at a time
             self._retired = None
-        # Imported here, off the window's start-up path (about 50 ms of modules); no torch: the
-        # encoder is lazy.
+        # Here, off the window's start-up path (~50 ms of modules); no torch: the encoder is lazy.
         from photosearch.core.indexing.indexer import default_decode_workers
         from photosearch.core.indexing.watcher import WatchService
 
