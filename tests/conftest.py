@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -111,3 +112,15 @@ def open_window(qtbot, tmp_path):  # type: ignore[no-untyped-def]
         window.close()
         assert not window.ctx.indexing.running
     assert not [t for t in threading.enumerate() if t.name.startswith("photosearch-indexer")]
+
+
+@pytest.fixture
+def sample_window(open_window, sample_library_path, real_encoder, tmp_path, qtbot):  # type: ignore[no-untyped-def]
+    """A started window on a copy of the indexed sample library (the real model), once it shows
+    all 360 photos. Skipped in a build without text search."""
+    pytest.importorskip("photosearch.core.text.query")
+    db = tmp_path / "sample.db"
+    shutil.copy(sample_library_path, db)
+    window = open_window(db, real_encoder)
+    qtbot.waitUntil(lambda: window.results.model.rowCount() == 360, timeout=30_000)
+    return window

@@ -19,19 +19,15 @@ from photosearch.gui import search_service
 from photosearch.gui.main_window import MainWindow
 from photosearch.gui.match_header import Matches, split_matches
 from photosearch.gui.qt import QColor, Qt
-from photosearch.gui.results_view import BOUNDARY_COLOR
+from photosearch.gui.thumbnail_delegate import BOUNDARY_COLOR
 
 TIMEOUT = 20_000
 
 
 @pytest.fixture
-def window(open_window, sample_library_path, real_encoder, tmp_path, qtbot):  # type: ignore[no-untyped-def]
-    pytest.importorskip("photosearch.core.text.query")
-    db = tmp_path / "sample.db"
-    shutil.copy(sample_library_path, db)
-    win = open_window(db, real_encoder)
-    qtbot.waitUntil(lambda: win.results.model.rowCount() == 360, timeout=TIMEOUT)
-    return win
+def window(sample_window):  # type: ignore[no-untyped-def]
+    """The window on the indexed sample library (``sample_window`` in conftest.py)."""
+    return sample_window
 
 
 def search(window: MainWindow, qtbot, text: str = "", image: str = "") -> None:  # type: ignore[no-untyped-def]

@@ -259,7 +259,7 @@ def test_the_grid_columns_fill_the_width_with_or_without_a_scroll_bar(qtbot, tmp
     fitting the viewport's width while no scroll bar showed made cells one column too few
     fitted, leaving most of a column empty at the right."""
     from photosearch.core.search.searcher import Result
-    from photosearch.gui.results_view import PhotoGrid
+    from photosearch.gui.photo_grid import PhotoGrid
 
     loader = ThumbnailLoader(ThumbnailCache(tmp_path / "thumbs"))
     photos = sorted(SAMPLE.glob("*/*.jpg"))

@@ -9,7 +9,6 @@ the real model's.
 
 from __future__ import annotations
 
-import shutil
 import threading
 from pathlib import Path
 
@@ -20,20 +19,16 @@ from photosearch.core.teach.words import Words
 from photosearch.gui import search_service, teach_service
 from photosearch.gui.main_window import MainWindow
 from photosearch.gui.qt import QApplication, QColor, QMenu, QMessageBox, Qt
-from photosearch.gui.results_view import MARK_COLORS, MARK_SIDE
+from photosearch.gui.thumbnail_delegate import MARK_COLORS, MARK_SIDE
 from photosearch.gui.word_dialog import WordDialog, rename_dialog, teach_dialog
 
 TIMEOUT = 30_000
 
 
 @pytest.fixture
-def window(open_window, sample_library_path, real_encoder, tmp_path, qtbot):  # type: ignore[no-untyped-def]
-    pytest.importorskip("photosearch.core.text.query")
-    db = tmp_path / "sample.db"
-    shutil.copy(sample_library_path, db)
-    win = open_window(db, real_encoder)
-    qtbot.waitUntil(lambda: win.results.model.rowCount() == 360, timeout=TIMEOUT)
-    return win
+def window(sample_window):  # type: ignore[no-untyped-def]
+    """The window on the indexed sample library (``sample_window`` in conftest.py)."""
+    return sample_window
 
 
 def rows_of(window: MainWindow, folder: str, n: int | None = None) -> list[int]:

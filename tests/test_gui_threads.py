@@ -7,7 +7,6 @@ Real model, real widgets (pytest-qt, offscreen), a real SQLite file.
 
 from __future__ import annotations
 
-import shutil
 import threading
 import traceback
 from pathlib import Path
@@ -58,15 +57,10 @@ def idle(window: MainWindow) -> bool:
     )
 
 
-def test_the_gui_thread_never_touches_the_database(
-    open_window, sample_library_path, real_encoder, tmp_path, qtbot, gui_thread_sql
-):
-    pytest.importorskip("photosearch.core.text.query")
-    db = tmp_path / "sample.db"
-    shutil.copy(sample_library_path, db)
-    window = open_window(db, real_encoder)
+# gui_thread_sql first: it arms when the window is built (the last assertion checks it did).
+def test_the_gui_thread_never_touches_the_database(gui_thread_sql, sample_window, tmp_path, qtbot):
+    window = sample_window
     results = window.results
-    qtbot.waitUntil(lambda: results.model.rowCount() == 360, timeout=TIMEOUT)
 
     window.search_bar.field.setText("guitar")  # a text query
     qtbot.keyClick(window.search_bar.field, Qt.Key.Key_Return)
@@ -94,7 +88,7 @@ def test_the_gui_thread_never_touches_the_database(
     assert settings is not None
     settings.reject()
 
-    window.duplicates_action.trigger()  # the app's library, on the dialog's runner
+    window.menus.duplicates.trigger()  # the app's library, on the dialog's runner
     dialog = window._duplicates
     assert dialog is not None
     qtbot.waitUntil(lambda: dialog.groups is not None, timeout=TIMEOUT)

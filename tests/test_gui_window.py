@@ -15,6 +15,7 @@ import pytest
 from helpers import SAMPLE, TinyEncoder, copy_sample
 
 from photosearch.gui.main_window import MainWindow
+from photosearch.gui.menus import about_text
 from photosearch.gui.qt import (
     QApplication,
     QDragEnterEvent,
@@ -279,7 +280,7 @@ def test_the_library_shows_newest_first(open_window, sample_copy, real_encoder, 
 def test_about_says_what_runs_the_image_model(open_window, sample_copy, real_encoder, qtbot):
     window = open_window(sample_copy, real_encoder)
     qtbot.waitUntil(lambda: window.ctx.models.ready, timeout=TIMEOUT)
-    text = window.about_text()
+    text = about_text(window.ctx)
     runner = "OpenVINO on the CPU" if real_encoder.backend == "openvino" else "PyTorch on cpu"
     assert f"Image model: efficientnet_lite0, {runner}" in text
     assert str(sample_copy) in text
@@ -370,7 +371,7 @@ def test_space_previews_a_photo_with_its_similar_photos(
 
 def test_find_duplicates_opens_without_crashing(open_window, tmp_path, qtbot):
     window = open_window(tmp_path / "lib.db", TinyEncoder())
-    window.duplicates_action.trigger()
+    window.menus.duplicates.trigger()
     opened = [
         w
         for w in QApplication.topLevelWidgets()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from photosearch.core.errors import DatabaseError
 from photosearch.core.library.store import Library, default_db_path
+from photosearch.core.resources import sample_photos_dir
 from photosearch.gui.context import AppContext
 from photosearch.gui.main_window import MainWindow
 from photosearch.gui.qt import QApplication, QMessageBox
@@ -51,8 +52,6 @@ def open_library(db: str | os.PathLike[str] | None, sample: bool) -> Library:
     path = Path(db).expanduser() if db else (sample_db_path() if sample else default_db_path())
     library = Library(path)
     if sample:
-        from photosearch.core.resources import sample_photos_dir
-
         folder = sample_photos_dir()
         if library.folder_by_path(str(folder.resolve())) is None:
             library.add_folder(folder)  # indexed in the background once the window is up

@@ -12,19 +12,9 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 
 from photosearch.core.search.searcher import Filters
-from photosearch.gui.qt import (
-    QComboBox,
-    QDate,
-    QDateEdit,
-    QHBoxLayout,
-    QLabel,
-    Qt,
-    QToolButton,
-    QWidget,
-    Signal,
-    named,
-)
+from photosearch.gui.qt import QComboBox, QDate, QDateEdit, QLabel, QWidget, Signal, named
 from photosearch.gui.settings import SORTS
+from photosearch.gui.widgets import hbox, tool_button
 
 ANY, LAST_30, THIS_YEAR, LAST_YEAR, CUSTOM = "any", "30d", "this-year", "last-year", "custom"
 DATE_CHOICES = (
@@ -78,20 +68,19 @@ class FilterBar(QWidget):
             self.sort_combo.addItem(SORT_LABELS[key], key)
         self.sort_combo.setToolTip("Order of the grid (with no search, best match is newest first)")
         self.sort_combo.setCurrentIndex(max(0, self.sort_combo.findData(sort)))
-        self.clear_button = named(QToolButton(self), "clearFilters")
-        self.clear_button.setText("Clear filters")
-        self.clear_button.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.clear_button.clicked.connect(self.clear)
+        self.clear_button = tool_button("clearFilters", "Clear filters", self.clear, parent=self)
 
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(6)
-        layout.addWidget(self.clear_button)
-        layout.addWidget(self.date_combo)
-        layout.addWidget(self.from_edit)
-        layout.addWidget(self.dash)
-        layout.addWidget(self.to_edit)
-        layout.addWidget(self.camera_combo)
+        layout = hbox(
+            self,
+            (0, 0, 0, 0),
+            6,
+            self.clear_button,
+            self.date_combo,
+            self.from_edit,
+            self.dash,
+            self.to_edit,
+            self.camera_combo,
+        )
         layout.addSpacing(6)
         layout.addWidget(self.sort_combo)
         self._show_range(False)

@@ -78,8 +78,9 @@ class IndexingService(QObject):
         if self._retired is not None:
             self._retired.stop()  # one service at a time
             self._retired = None
+        # Here, off the window's start-up path (~50 ms of modules); no torch: the encoder is lazy.
         from photosearch.core.indexing.indexer import default_decode_workers
-        from photosearch.core.indexing.watcher import WatchService  # no torch: the encoder is lazy
+        from photosearch.core.indexing.watcher import WatchService
 
         self._watcher = WatchService(
             self.library,

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
-from html import escape
 
-from photosearch import __version__
 from photosearch.core.library.store import Folder
 from photosearch.gui import actions, drops, search_service
 from photosearch.gui.context import AppContext
@@ -17,9 +14,9 @@ from photosearch.gui.duplicates_view import DuplicatesDialog
 from photosearch.gui.empty_state import Empty
 from photosearch.gui.errors import BugDialog
 from photosearch.gui.filter_bar import FilterBar
+from photosearch.gui.menus import Menus, about_text
 from photosearch.gui.preview import PreviewDialog
 from photosearch.gui.qt import (
-    QAction,
     QCloseEvent,
     QDialog,
     QDragEnterEvent,
@@ -27,14 +24,11 @@ from photosearch.gui.qt import (
     QDropEvent,
     QEvent,
     QFileDialog,
-    QKeySequence,
     QMainWindow,
-    QMenu,
     QMessageBox,
     QSplitter,
     Qt,
     QTimer,
-    QVBoxLayout,
     QWidget,
 )
 from photosearch.gui.results_view import ResultsPanel
@@ -43,6 +37,7 @@ from photosearch.gui.settings_dialog import SettingsDialog
 from photosearch.gui.sidebar import FolderInfo, Sidebar
 from photosearch.gui.status_bar import ErrorsDialog, StatusBar
 from photosearch.gui.style import app_icon
+from photosearch.gui.widgets import confirm, vbox
 from photosearch.gui.words_controller import WordsController
 
 log = logging.getLogger(__name__)
@@ -75,11 +70,7 @@ class MainWindow(QMainWindow):
         self.setStatusBar(self.status)
 
         right = QWidget(self)
-        column = QVBoxLayout(right)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(0)
-        column.addWidget(self.search_bar)
-        column.addWidget(self.results, 1)
+        vbox(right, (0, 0, 0, 0), 0, self.search_bar, (self.results, 1))
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(right)
@@ -89,46 +80,22 @@ class MainWindow(QMainWindow):
         self.splitter.setChildrenCollapsible(False)
         self.setCentralWidget(self.splitter)
 
-        self._build_menus()
+        self.menus = Menus(
+            self.menuBar(),
+            self.results.photo_actions,
+            add_folder=self.choose_folder,
+            rescan=ctx.indexing.start,
+            settings=self.show_settings,
+            quit_app=self.close,
+            find=self.search_bar.focus,
+            clear_search=self.search_bar.clear,
+            duplicates=self.show_duplicates,
+            about=lambda: QMessageBox.about(self, "About photosearch", about_text(ctx)),
+        )
         self._connect()
         self._restore_state()
 
-    # --- building -------------------------------------------------------------------------
-    def _build_menus(self) -> None:
-        def action(
-            menu: QMenu,
-            text: str,
-            slot: Callable[[], object],
-            shortcut: str | QKeySequence.StandardKey | None = None,
-        ) -> QAction:
-            act = menu.addAction(text)
-            act.triggered.connect(slot)
-            if shortcut is not None:
-                act.setShortcut(QKeySequence(shortcut))
-            return act
-
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        self.add_folder_action = action(file_menu, "&Add Folder…", self.choose_folder, "Ctrl+O")
-        action(file_menu, "&Rescan Folders", self.ctx.indexing.start, "F5")
-        file_menu.addSeparator()
-        action(file_menu, "&Settings…", self.show_settings, QKeySequence.StandardKey.Preferences)
-        file_menu.addSeparator()
-        action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
-        edit_menu = bar.addMenu("&Edit")
-        self.find_action = action(edit_menu, "&Find", self.search_bar.focus, "Ctrl+F")
-        action(edit_menu, "&Clear Search", self.search_bar.clear)
-        photos = bar.addMenu("&Photos")
-        acts = self.results.photo_actions
-        photos.addActions(acts.selection_actions())
-        photos.addSeparator()
-        photos.addActions(acts.mark_actions())
-        photos.addActions([acts.refine, acts.save_word, acts.clear_marks])
-        tools = bar.addMenu("&Tools")
-        self.duplicates_action = action(tools, "Find &Duplicates…", self.show_duplicates)
-        help_menu = bar.addMenu("&Help")
-        action(help_menu, "&About photosearch", self.show_about)
-
+    # --- wiring -------------------------------------------------------------------------------
     def _connect(self) -> None:
         ctx, results, status, controller = self.ctx, self.results, self.status, self.controller
         self.search_bar.query_changed.connect(controller.set_query)
@@ -144,10 +111,8 @@ class MainWindow(QMainWindow):
         self.filter_bar.filters_changed.connect(self._filters_changed)
         self.filter_bar.sort_changed.connect(self._sort_changed)
 
-        results.open_requested.connect(actions.open_file)
-        results.show_in_folder_requested.connect(actions.show_in_folder)
+        self._connect_photo_requests(results)
         results.copy_path_requested.connect(self.copy_path)
-        results.similar_requested.connect(self.find_similar)
         results.preview_requested.connect(self.show_preview)
         results.empty_action.connect(self._empty_action)
         results.grid.escape_pressed.connect(self.search_bar.clear)
@@ -200,6 +165,12 @@ class MainWindow(QMainWindow):
         section.rename_requested.connect(words.ask_rename)
         section.delete_requested.connect(words.confirm_delete)
         self.search_bar.query_changed.connect(lambda text, _image: section.show_query(text))
+
+    def _connect_photo_requests(self, view: ResultsPanel | PreviewDialog) -> None:
+        """What the grid and the preview ask of a photo: open it, show its folder, find similar."""
+        view.open_requested.connect(actions.open_file)
+        view.show_in_folder_requested.connect(actions.show_in_folder)
+        view.similar_requested.connect(self.find_similar)
 
     def _word_replaced(self, old: str, new: str) -> None:
         """A renamed word's photos stay shown under the new name; a deleted word's go."""
@@ -320,20 +291,15 @@ class MainWindow(QMainWindow):
             lambda exc: self.ctx.errors.report(exc, f"Cannot add {path}"),
         )
 
-    def confirm_remove_folder(self, path: str) -> None:
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
+    def confirm_remove_folder(self, path: str) -> QMessageBox:
+        return confirm(
+            self,
             "Remove folder",
             f"Remove “{os.path.basename(path.rstrip(os.sep)) or path}” from the library?",
-            QMessageBox.StandardButton.Cancel,
-            self,
+            "The photos stay on disk; only their index is forgotten.",
+            "Remove",
+            lambda: self.remove_folder(path),
         )
-        box.setInformativeText("The photos stay on disk; only their index is forgotten.")
-        remove = box.addButton("Remove", QMessageBox.ButtonRole.DestructiveRole)
-        box.finished.connect(
-            lambda _r: self.remove_folder(path) if box.clickedButton() is remove else None
-        )
-        box.open()
 
     def remove_folder(self, path: str) -> None:
         library = self.ctx.library
@@ -365,9 +331,7 @@ class MainWindow(QMainWindow):
             self._preview = PreviewDialog(
                 ctx.library, ctx.searcher, ctx.thumbnails, ctx.word_vectors, self, ctx.errors
             )
-            self._preview.open_requested.connect(actions.open_file)
-            self._preview.show_in_folder_requested.connect(actions.show_in_folder)
-            self._preview.similar_requested.connect(self.find_similar)
+            self._connect_photo_requests(self._preview)
             self._preview.step_requested.connect(self._step_preview)
         return self._preview
 
@@ -459,18 +423,6 @@ class MainWindow(QMainWindow):
         dialog.trashed.connect(lambda _paths: self._library_changed())
         dialog.show()
 
-    def show_about(self) -> None:
-        QMessageBox.about(self, "About photosearch", self.about_text())
-
-    def about_text(self) -> str:
-
-        return (
-            f"<b>photosearch {__version__}</b><br>An offline photo library with semantic "
-            "search. Your photos never leave this computer.<br><br>"
-            f"Image model: {escape(self.ctx.models.describe())}<br>"
-            f"Library: {escape(str(self.ctx.library.path))}"
-        )
-
     # --- window state -------------------------------------------------------------------------
     def _restore_state(self) -> None:
         geometry = self.ctx.settings.window_state("geometry")
@@ -479,6 +431,11 @@ class MainWindow(QMainWindow):
         splitter = self.ctx.settings.window_state("splitter")
         if splitter is not None:
             self.splitter.restoreState(splitter)
+
+    def _save_state(self) -> None:
+        self.ctx.settings.set_window_state("geometry", self.saveGeometry())
+        self.ctx.settings.set_window_state("splitter", self.splitter.saveState())
+        self.ctx.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()
@@ -489,11 +446,9 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
+        self._save_state()
         self.controller.stop()
         self.search_bar.stop()
-        self.ctx.settings.set_window_state("geometry", self.saveGeometry())
-        self.ctx.settings.set_window_state("splitter", self.splitter.saveState())
-        self.ctx.settings.sync()
         if self._preview is not None:
             self._preview.shutdown()
             self._preview.close()

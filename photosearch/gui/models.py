@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from photosearch.core.vision.loader import load_encoder
 from photosearch.gui.qt import QObject, Signal
 from photosearch.gui.tasks import TaskRunner
 
@@ -22,8 +23,6 @@ EncoderFactory = Callable[[str], Any]
 
 def load_encoder_by_name(name: str) -> Any:
     # Torch-free when the converted model is cached; imports torch otherwise: workers only.
-    from photosearch.core.vision.loader import load_encoder
-
     return load_encoder(name)
 
 

@@ -11,6 +11,7 @@ from photosearch.core.search.searcher import Searcher
 from photosearch.core.units import format_bytes
 from photosearch.gui import search_service
 from photosearch.gui.errors import ErrorReporter
+from photosearch.gui.photo_grid import PhotoGrid
 from photosearch.gui.qt import (
     QDialog,
     QFormLayout,
@@ -30,7 +31,6 @@ from photosearch.gui.qt import (
     named,
 )
 from photosearch.gui.results_model import ResultsModel
-from photosearch.gui.results_view import PhotoGrid
 from photosearch.gui.tasks import TaskRunner
 from photosearch.gui.thumbnails import ThumbnailLoader, decode_scaled
 

@@ -1,4 +1,5 @@
-"""The results panel: a header, the photo grid (QListView in icon mode) and the empty states."""
+"""The results panel: a header, the photo grid (:mod:`photosearch.gui.photo_grid`) and the empty
+states; the grid's context menu."""
 
 from __future__ import annotations
 
@@ -7,258 +8,22 @@ from photosearch.core.teach.words import TaughtWord
 from photosearch.gui.empty_state import Empty, EmptyState
 from photosearch.gui.match_header import Matches, NoteLine, WeakerButton
 from photosearch.gui.photo_actions import PhotoActions
+from photosearch.gui.photo_grid import PhotoGrid
 from photosearch.gui.qt import (
-    QAbstractItemView,
-    QColor,
-    QContextMenuEvent,
-    QFont,
-    QFontMetrics,
-    QHBoxLayout,
     QItemSelectionModel,
-    QKeyEvent,
     QLabel,
-    QLinearGradient,
-    QListView,
     QMenu,
-    QModelIndex,
-    QPainter,
-    QPainterPath,
-    QPen,
-    QPersistentModelIndex,
-    QPoint,
-    QRectF,
-    QResizeEvent,
-    QSize,
     QSizePolicy,
     QStackedWidget,
-    QStyle,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
     Qt,
-    QVBoxLayout,
     QWidget,
     Signal,
     named,
 )
-from photosearch.gui.results_model import FAILED_ROLE, ID_ROLE, PATH_ROLE, ResultsModel
-from photosearch.gui.style import ACCENT, PLACEHOLDER
+from photosearch.gui.results_model import ID_ROLE, PATH_ROLE, ResultsModel
 from photosearch.gui.teach_header import FeedbackBar, FeedbackState, TaughtLine
 from photosearch.gui.thumbnails import ThumbnailLoader
-
-GAP = 6  # px between cells
-RADIUS = 6.0
-WEAK_OPACITY = 0.5  # weaker matches of a text query, until hovered or selected
-WEAK_LABEL = "Weaker matches"
-BOUNDARY_COLOR = "#57606a"
-MARK_COLORS = {True: "#1a7f37", False: "#cf222e"}  # ✓ right, ✗ wrong
-MARK_SIDE = 24.0
-
-Index = QModelIndex | QPersistentModelIndex
-
-
-class ThumbnailDelegate(QStyledItemDelegate):
-    """Paints a square thumbnail; the file name fades in on hover; selection is an accent ring."""
-
-    def __init__(self, cell: int, parent: QWidget | None = None, captions: bool = True) -> None:
-        super().__init__(parent)
-        self.cell = cell
-        self.captions = captions
-
-    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
-        return QSize(self.cell, self.cell)
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        painter.save()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        rect = QRectF(option.rect).adjusted(GAP / 2, GAP / 2, -GAP / 2, -GAP / 2)
-        path = QPainterPath()
-        path.addRoundedRect(rect, RADIUS, RADIUS)
-        model = index.model()
-        row = index.row()
-        results = model if isinstance(model, ResultsModel) else None
-        pixmap = (
-            results.pixmap_at(row)
-            if results is not None
-            else index.data(Qt.ItemDataRole.DecorationRole)
-        )
-        painter.setClipPath(path)
-        hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        weak = results is not None and results.is_weak(row)
-        if pixmap is not None and not pixmap.isNull():
-            if weak and not (hovered or selected):
-                painter.setOpacity(WEAK_OPACITY)
-            painter.drawPixmap(rect, pixmap, QRectF(pixmap.rect()))
-            painter.setOpacity(1.0)
-        else:
-            painter.fillRect(rect, QColor(PLACEHOLDER))
-            if results.failed_at(row) if results is not None else index.data(FAILED_ROLE):
-                painter.setPen(QColor("#8c959f"))
-                painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, "cannot open")
-        if hovered and self.captions:
-            band = QRectF(rect.left(), rect.bottom() - 30, rect.width(), 30)
-            gradient = QLinearGradient(band.topLeft(), band.bottomLeft())
-            gradient.setColorAt(0, QColor(0, 0, 0, 0))
-            gradient.setColorAt(1, QColor(0, 0, 0, 150))
-            painter.fillRect(band, gradient)
-            painter.setPen(QColor("white"))
-            name = painter.fontMetrics().elidedText(
-                results.name_at(row)
-                if results is not None
-                else str(index.data(Qt.ItemDataRole.DisplayRole)),
-                Qt.TextElideMode.ElideMiddle,
-                int(band.width()) - 12,
-            )
-            painter.drawText(
-                band.adjusted(6, 0, -6, -5),
-                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
-                name,
-            )
-        painter.setClipping(False)
-        if results is not None and row == results.weak_from:
-            self._paint_boundary(painter, QRectF(option.rect), rect)
-        if selected:
-            painter.setPen(QPen(QColor(ACCENT), 3))
-            painter.drawRoundedRect(rect.adjusted(1.5, 1.5, -1.5, -1.5), RADIUS, RADIUS)
-        elif hovered:
-            painter.setPen(QPen(QColor(0, 0, 0, 40), 1))
-            painter.drawRoundedRect(rect.adjusted(0.5, 0.5, -0.5, -0.5), RADIUS, RADIUS)
-        mark = results.mark_at(row) if results is not None else None
-        if mark is not None:  # last: over the weaker-matches label on a narrow cell
-            self._paint_mark(painter, rect, mark)
-        painter.restore()
-
-    @staticmethod
-    def _paint_mark(painter: QPainter, rect: QRectF, right: bool) -> None:
-        """A feedback mark: a ✓ or ✗ in a coloured disc at the cell's top right."""
-        disc = QRectF(rect.right() - MARK_SIDE - 6, rect.top() + 6, MARK_SIDE, MARK_SIDE)
-        painter.setPen(QPen(QColor("white"), 2))
-        painter.setBrush(QColor(MARK_COLORS[right]))
-        painter.drawEllipse(disc)
-        font = QFont(painter.font())
-        font.setPixelSize(14)
-        font.setWeight(QFont.Weight.Bold)
-        painter.setFont(font)
-        painter.setPen(QColor("white"))
-        painter.drawText(disc, Qt.AlignmentFlag.AlignCenter, "✓" if right else "✗")
-
-    @staticmethod
-    def _paint_boundary(painter: QPainter, cell: QRectF, rect: QRectF) -> None:
-        """Where the weaker matches start: a bar in the gap before the cell and a label on it."""
-        painter.fillRect(
-            QRectF(cell.left(), rect.top(), 2.0, rect.height()), QColor(BOUNDARY_COLOR)
-        )
-        font = QFont(painter.font())
-        font.setPixelSize(11)
-        font.setWeight(QFont.Weight.DemiBold)
-        painter.setFont(font)
-        metrics = QFontMetrics(font)
-        label = QRectF(
-            rect.left() + 6, rect.top() + 6, metrics.horizontalAdvance(WEAK_LABEL) + 14, 20
-        )
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(BOUNDARY_COLOR))
-        painter.drawRoundedRect(label, 10, 10)
-        painter.setPen(QColor("white"))
-        painter.drawText(label, Qt.AlignmentFlag.AlignCenter, WEAK_LABEL)
-
-
-class PhotoGrid(QListView):
-    """Icon-mode list with uniform cells and batched layout: smooth with 100k rows."""
-
-    open_requested = Signal(int)  # row
-    preview_requested = Signal(int)
-    menu_requested = Signal(int, object)  # row, global QPoint
-    escape_pressed = Signal()
-    resized = Signal()
-
-    def __init__(
-        self, model: ResultsModel, cell: int, parent: QWidget | None = None, captions: bool = True
-    ) -> None:
-        super().__init__(parent)
-        self.setObjectName("photoGrid")
-        self.setModel(model)
-        self.delegate = ThumbnailDelegate(cell, self, captions)
-        self.setItemDelegate(self.delegate)
-        self.setViewMode(QListView.ViewMode.IconMode)
-        self.setMovement(QListView.Movement.Static)
-        self.setResizeMode(QListView.ResizeMode.Adjust)
-        self.setUniformItemSizes(True)
-        self.setLayoutMode(QListView.LayoutMode.Batched)
-        self.setBatchSize(400)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.setMouseTracking(True)
-        self.setAcceptDrops(False)
-        self.viewport().setAcceptDrops(False)
-        self.setDragEnabled(False)
-        self.setContextMenuPolicy(Qt.ContextMenuPolicy.DefaultContextMenu)
-        self.set_cell(cell)
-        self.activated.connect(lambda index: self.open_requested.emit(index.row()))
-        self.doubleClicked.connect(lambda index: self.open_requested.emit(index.row()))
-
-    def set_cell(self, cell: int) -> None:
-        """Cells of about ``cell`` px, widened a little so that the columns fill the width."""
-        self.target_cell = cell
-        model = self.model()
-        if isinstance(model, ResultsModel):
-            model.set_thumb_side(int((cell - GAP) * self.devicePixelRatioF()))
-        self._fit()
-
-    def _columns(self) -> tuple[int, int]:
-        """(columns, cell side) that fill the width. Like Qt's icon-mode layout, the width always
-        leaves room for a scroll bar, shown or not, so the columns never overflow it."""
-        style, bar = self.style(), self.verticalScrollBar()
-        extent = style.pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, bar)
-        width = self.width() - 2 * self.frameWidth() - extent - 1
-        columns = max(1, width // self.target_cell)
-        return columns, max(self.target_cell, width // columns)
-
-    def _fit(self) -> None:
-        cell = self._columns()[1] if self.isWrapping() else self.target_cell
-        if cell != self.delegate.cell or self.gridSize().width() != cell:
-            self.delegate.cell = cell
-            self.setGridSize(QSize(cell, cell))
-            self.setIconSize(QSize(cell, cell))
-            self.verticalScrollBar().setSingleStep(max(16, cell // 3))
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        self._fit()
-        super().resizeEvent(event)
-        self.resized.emit()
-
-    def height_for(self, count: int) -> int:
-        """The height that shows ``count`` cells at the current width without scrolling."""
-        columns, cell = self._columns()
-        return -(-count // columns) * cell + 2 * self.frameWidth()
-
-    def current_row(self) -> int:
-        index = self.currentIndex()
-        return index.row() if index.isValid() else -1
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        key = event.key()
-        row = self.current_row()
-        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and row >= 0:
-            self.open_requested.emit(row)
-            return
-        if key == Qt.Key.Key_Escape:
-            self.escape_pressed.emit()
-            return
-        if key == Qt.Key.Key_Space and row >= 0:
-            self.preview_requested.emit(row)
-            return
-        super().keyPressEvent(event)
-
-    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
-        index = self.indexAt(event.pos())
-        if not index.isValid():
-            return
-        if self.selectionModel().isSelected(index):  # keep a multi-selection for its menu
-            self.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.NoUpdate)
-        else:
-            self.setCurrentIndex(index)
-        self.menu_requested.emit(index.row(), event.globalPos())
+from photosearch.gui.widgets import hbox, popup, vbox
 
 
 class ResultsPanel(QWidget):
@@ -303,29 +68,15 @@ class ResultsPanel(QWidget):
         self._new_view = False
         # A long detail (and a very long title) gives way to the header's tools (filters).
         self.detail.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        header = self.header = QHBoxLayout()
-        header.setContentsMargins(16, 12, 12, 6)
-        header.setSpacing(10)
-        header.addWidget(self.title, 0)
-        header.addWidget(self.detail, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addLayout(header)
-        layout.addWidget(self.note)
-        layout.addWidget(self.taught)
-        layout.addWidget(self.feedback_bar)
-        grid_box = QVBoxLayout()
-        grid_box.setContentsMargins(10, 0, 4, 0)
-        grid_box.setSpacing(0)
-        grid_box.addWidget(self.stack, 1)
-        grid_box.addWidget(self.weaker)
+        header = self.header = hbox(None, (16, 12, 12, 6), 10, self.title, (self.detail, 1))
+        grid_box = vbox(None, (10, 0, 4, 0), 0, (self.stack, 1), self.weaker)
         grid_box.addStretch(0)  # takes what the grid leaves when it hugs a few rows
-        layout.addLayout(grid_box, 1)
+        parts = (header, self.note, self.taught, self.feedback_bar, (grid_box, 1))
+        vbox(self, (0, 0, 0, 0), 0, *parts)
 
         self.grid.open_requested.connect(self._open_row)
         self.grid.preview_requested.connect(self.preview_requested)
-        self.grid.menu_requested.connect(self._menu)
+        self.grid.menu_requested.connect(lambda row, pos: popup(self.build_menu(row), pos))
         self.empty.action_clicked.connect(self.empty_action)
         self.weaker.requested.connect(self._show_weaker)
         self.grid.resized.connect(self._hug_rows)
@@ -505,11 +256,6 @@ class ResultsPanel(QWidget):
         menu.addAction("Show in Folder", lambda: self.show_in_folder_requested.emit(path))
         menu.addAction("Copy Path", lambda: self.copy_path_requested.emit(path))
         return menu
-
-    def _menu(self, row: int, pos: QPoint) -> None:
-        menu = self.build_menu(row)
-        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        menu.popup(pos)
 
     def photo_id_at(self, row: int) -> int | None:
         index = self.model.index(row)

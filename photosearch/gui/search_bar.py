@@ -6,19 +6,18 @@ import os
 
 from photosearch.gui.qt import (
     QFrame,
-    QHBoxLayout,
     QKeyEvent,
     QLabel,
     QLineEdit,
     QPixmap,
     Qt,
     QTimer,
-    QToolButton,
     QWidget,
     Signal,
     named,
 )
 from photosearch.gui.thumbnails import ThumbnailLoader
+from photosearch.gui.widgets import hbox, tool_button
 
 DEBOUNCE_MS = 250
 CHIP_SIDE = 26
@@ -36,17 +35,8 @@ class QueryChip(QFrame):
         self.thumb.setFixedSize(CHIP_SIDE, CHIP_SIDE)
         self.thumb.setScaledContents(True)
         self.name = QLabel()
-        close = named(QToolButton(), "chipClose")
-        close.setText("✕")
-        close.setToolTip("Remove the image from the search")
-        close.setCursor(Qt.CursorShape.PointingHandCursor)
-        close.clicked.connect(self.removed)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(3, 2, 2, 2)
-        layout.setSpacing(6)
-        layout.addWidget(self.thumb)
-        layout.addWidget(self.name)
-        layout.addWidget(close)
+        close = tool_button("chipClose", "✕", self.removed, "Remove the image from the search")
+        hbox(self, (3, 2, 2, 2), 6, self.thumb, self.name, close)
 
     def set_image(self, path: str, pixmap: QPixmap | None) -> None:
         name = os.path.basename(path)
@@ -100,17 +90,8 @@ class SearchBar(QWidget):
         )
         self.field.setClearButtonEnabled(True)
         self.field.setAcceptDrops(False)  # drops go to the window: an image becomes a chip
-        self.settings_button = named(QToolButton(), "flatButton")
-        self.settings_button.setText("⚙")
-        self.settings_button.setToolTip("Settings")
-        self.settings_button.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.settings_button.clicked.connect(self.settings_requested)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(14, 10, 10, 10)
-        layout.setSpacing(8)
-        layout.addWidget(self.chip)
-        layout.addWidget(self.field, 1)
-        layout.addWidget(self.settings_button)
+        self.settings_button = tool_button("flatButton", "⚙", self.settings_requested, "Settings")
+        hbox(self, (14, 10, 10, 10), 8, self.chip, (self.field, 1), self.settings_button)
 
         self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._debounce.timeout.connect(self._emit)

@@ -61,7 +61,7 @@ def text_searcher(searcher: Searcher, word_vectors: str = "") -> TextSearcher:
 def semantic_embedder(word_vectors: str = "", library: Library | None = None) -> Any | None:
     """The embedder that places photos in the word space while indexing, or None without text
     search (photos are then searchable by example only)."""
-    try:
+    try:  # here: a build may leave text search out (see the module docstring)
         from photosearch.core.text import build_embedder
     except ImportError:
         return None

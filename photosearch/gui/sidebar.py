@@ -10,23 +10,18 @@ from photosearch.gui.qt import (
     QHBoxLayout,
     QKeyEvent,
     QLabel,
-    QListWidget,
     QListWidgetItem,
     QMenu,
     QMouseEvent,
-    QPoint,
     QPushButton,
-    QSize,
     Qt,
-    QToolButton,
-    QVBoxLayout,
     QWidget,
     Signal,
     named,
 )
+from photosearch.gui.row_list import RowList, fit_row
+from photosearch.gui.widgets import hbox, popup, tool_button, vbox
 from photosearch.gui.words_section import WordsSection
-
-PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 @dataclass(frozen=True)
@@ -66,17 +61,9 @@ class FolderRow(QWidget):
         self.status = QLabel()
         self.status.setFixedWidth(14)
         self.status.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        text = QVBoxLayout()
-        text.setSpacing(1)
-        text.setContentsMargins(0, 0, 0, 0)
-        text.addWidget(self.name)
-        text.addWidget(self.detail)
-        text.addWidget(self.warn)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 6, 8, 6)
-        layout.setSpacing(8)
+        layout = hbox(self, (10, 6, 8, 6), 8)
         layout.addWidget(self.status, 0, Qt.AlignmentFlag.AlignTop)
-        layout.addLayout(text, 1)
+        layout.addLayout(vbox(None, (0, 0, 0, 0), 1, self.name, self.detail, self.warn), 1)
         self.update_info(info)
 
     def update_info(self, info: FolderInfo) -> None:
@@ -99,7 +86,7 @@ class FolderRow(QWidget):
         self.setToolTip(f"{info.path}\n{tip}")
 
 
-class FolderList(QListWidget):
+class FolderList(RowList):
     """The folders. A click picks one to show on its own; a click on it again, on empty space,
     or Esc shows every folder. Only the user's clicks pick: keyboard focus moving into the list
     (which makes Qt select a first row) changes nothing."""
@@ -125,7 +112,7 @@ class FolderList(QListWidget):
             super().mousePressEvent(event)
             return
         item = self.itemAt(event.position().toPoint())
-        same = item is not None and item.data(PATH_ROLE) == self.picked_path
+        same = item is not None and self.key(item) == self.picked_path
         self.pick(None if item is None or same else item)
 
     def pick(self, item: QListWidgetItem | None) -> None:
@@ -133,7 +120,7 @@ class FolderList(QListWidget):
             self.setCurrentRow(-1)
         else:
             self.setCurrentItem(item)
-        path = str(item.data(PATH_ROLE)) if item is not None else ""
+        path = self.key(item) if item is not None else ""
         if path != self.picked_path:
             self.picked_path = path
             self.picked.emit(path)
@@ -153,22 +140,16 @@ class Sidebar(QWidget):
         self.setMinimumWidth(200)
         self._rows: dict[str, FolderRow] = {}
         title = named(QLabel("FOLDERS"), "sidebarTitle")
-        add = named(QToolButton(), "flatButton")
-        add.setText("+")
-        add.setToolTip("Add a folder (Ctrl+O)")
-        add.setCursor(Qt.CursorShape.PointingHandCursor)
-        add.clicked.connect(self.add_requested)
+        add = tool_button("flatButton", "+", self.add_requested, "Add a folder (Ctrl+O)")
         header = QHBoxLayout()
         header.setContentsMargins(14, 14, 8, 4)
         header.addWidget(title)
         header.addStretch(1)
         header.addWidget(add)
         self.list = named(FolderList(self), "folderList")
-        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.list.customContextMenuRequested.connect(self._menu)
+        self.list.menu_requested.connect(lambda path, pos: popup(self.build_menu(path), pos))
         self.list.delete_pressed.connect(self._remove_current)
         self.list.picked.connect(self.folder_selected)
-        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.hint = named(
             QLabel("No folders yet.\nAdd one, or drop a folder on the window."), "folderDetail"
         )
@@ -176,17 +157,8 @@ class Sidebar(QWidget):
         self.add_button = named(QPushButton("Add Folder…"), "secondaryButton")
         self.add_button.clicked.connect(self.add_requested)
         self.words = WordsSection(self)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 10)
-        layout.setSpacing(4)
-        layout.addLayout(header)
-        layout.addWidget(self.hint)
-        layout.addWidget(self.list, 3)
-        bottom = QHBoxLayout()
-        bottom.setContentsMargins(12, 0, 12, 0)
-        bottom.addWidget(self.add_button)
-        layout.addLayout(bottom)
-        layout.addWidget(self.words, 2)
+        bottom = hbox(None, (12, 0, 12, 0), None, self.add_button)
+        vbox(self, (0, 0, 0, 10), 4, header, self.hint, (self.list, 3), bottom, (self.words, 2))
         self.hint.setContentsMargins(14, 4, 14, 4)
 
     def set_folders(self, folders: list[FolderInfo]) -> None:
@@ -197,13 +169,8 @@ class Sidebar(QWidget):
             self.list.clear()
             self._rows.clear()
             for info in folders:
-                item = QListWidgetItem()
-                item.setData(PATH_ROLE, info.path)
-                row = FolderRow(info)
-                item.setSizeHint(QSize(0, row.sizeHint().height()))
-                self.list.addItem(item)
-                self.list.setItemWidget(item, row)
-                self._rows[info.path] = row
+                row = self._rows[info.path] = FolderRow(info)
+                item = self.list.add_row(info.path, row)
                 if info.path == current:
                     self.list.setCurrentItem(item)
             self.list.blockSignals(False)
@@ -213,8 +180,7 @@ class Sidebar(QWidget):
             for index, info in enumerate(folders):
                 row = self._rows[info.path]
                 row.update_info(info)
-                item = self.list.item(index)
-                item.setSizeHint(QSize(0, row.sizeHint().height()))
+                fit_row(self.list.item(index), row)
         self.hint.setVisible(not folders)
 
     def folder_paths(self) -> list[str]:
@@ -225,23 +191,17 @@ class Sidebar(QWidget):
         return f"{row.name.text()} {row.detail.text()} {row.warn.text()}".strip() if row else ""
 
     def current_path(self) -> str:
-        item = self.list.currentItem()
-        return str(item.data(PATH_ROLE)) if item else ""
+        return self.list.current_key()
 
     def _remove_current(self) -> None:
         path = self.current_path()
         if path:
             self.remove_requested.emit(path)
 
-    def _menu(self, pos: QPoint) -> None:
-        item = self.list.itemAt(pos)
-        if item is None:
-            return
-        path = str(item.data(PATH_ROLE))
+    def build_menu(self, path: str) -> QMenu:
         menu = QMenu(self)
-        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         menu.addAction("Show in File Manager", lambda: self.show_requested.emit(path))
         menu.addAction("Rescan Folders", lambda: self.reindex_requested.emit())
         menu.addSeparator()
         menu.addAction("Remove from Library…", lambda: self.remove_requested.emit(path))
-        menu.popup(self.list.viewport().mapToGlobal(pos))
+        return menu

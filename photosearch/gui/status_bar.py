@@ -11,7 +11,6 @@ from photosearch.gui.qt import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QProgressBar,
@@ -24,6 +23,7 @@ from photosearch.gui.qt import (
     Signal,
     named,
 )
+from photosearch.gui.widgets import hbox
 
 
 def format_eta(seconds: float | None) -> str:
@@ -71,12 +71,7 @@ class IndexProgress(QWidget):
         self.bar.setFixedWidth(160)
         self.button = named(QToolButton(), "flatButton")
         self.button.clicked.connect(self._toggle)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 6, 0)
-        layout.setSpacing(8)
-        layout.addWidget(self.label)
-        layout.addWidget(self.bar)
-        layout.addWidget(self.button)
+        hbox(self, (0, 0, 6, 0), 8, self.label, self.bar, self.button)
         self._paused = False
         self._last: Any = None
         self.set_paused(False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from photosearch.core.resources import resources_dir
 from photosearch.gui.qt import QApplication, QColor, QIcon, QPalette
 
 ACCENT = "#2f6fde"
@@ -105,10 +106,6 @@ QMenu::item:selected {{ background: {ACCENT}; color: white; }}
 
 
 def icons_dir() -> Path | None:
-    try:
-        from photosearch.core.resources import resources_dir
-    except ImportError:
-        return None
     path = resources_dir() / "icons"
     return path if path.is_dir() else None
 

@@ -87,11 +87,14 @@ class TaskRunner(QObject):
             return -1
         task_id = next(self._ids)
         self._callbacks[task_id] = (on_success, on_failure)
+        self._start(task_id, fn)
+        return task_id
+
+    def _start(self, task_id: int, fn: Callable[[], Any]) -> None:
         job = _Job(self, task_id, fn)
         with self._jobs_lock:
             self._jobs[task_id] = job
         self._pool.start(job)
-        return task_id
 
     def deliver(self, task_id: int, ok: bool, value: object) -> None:
         """Called on the worker: hand the outcome to the GUI thread."""
@@ -142,20 +145,10 @@ class SyncRunner(TaskRunner):
     """A :class:`TaskRunner` that runs each job at once on the calling thread, callbacks
     included: for unit tests that want no threads (after Picard's synchronous test pool)."""
 
-    def run(
-        self,
-        fn: Callable[[], Any],
-        on_success: Callback | None = None,
-        on_failure: Callback | None = None,
-    ) -> int:
-        if self._closed:
-            return -1
-        task_id = next(self._ids)
-        self._callbacks[task_id] = (on_success, on_failure)
+    def _start(self, task_id: int, fn: Callable[[], Any]) -> None:
         try:
             result = fn()
         except Exception as exc:
             self._on_finished(task_id, False, exc)
         else:
             self._on_finished(task_id, True, result)
-        return task_id

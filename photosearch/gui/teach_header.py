@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from photosearch.core.teach.words import TaughtWord
-from photosearch.gui.qt import QAction, QHBoxLayout, QLabel, Qt, QToolButton, QWidget, Signal, named
+from photosearch.gui.qt import QAction, QLabel, Qt, QToolButton, QWidget, Signal, named
+from photosearch.gui.widgets import hbox, tool_button
 
 
 @dataclass(frozen=True)
@@ -61,16 +62,10 @@ class TaughtLine(QWidget):
         self.word = ""
         self.label = named(QLabel(self), "taughtNote")
         self.label.setTextFormat(Qt.TextFormat.PlainText)
-        self.improve = named(QToolButton(self), "linkAction")
-        self.improve.setText("Improve…")
-        self.improve.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.improve.clicked.connect(lambda: self.improve_requested.emit(self.word))
-        row = QHBoxLayout(self)
-        row.setContentsMargins(16, 0, 12, 8)
-        row.setSpacing(4)
-        row.addWidget(self.label)
-        row.addWidget(self.improve)
-        row.addStretch(1)
+        self.improve = tool_button(
+            "linkAction", "Improve…", lambda: self.improve_requested.emit(self.word), parent=self
+        )
+        hbox(self, (16, 0, 12, 8), 4, self.label, self.improve).addStretch(1)
         self.hide()
 
     def text(self) -> str:
@@ -91,10 +86,7 @@ class FeedbackBar(QWidget):
     def __init__(self, actions: list[QAction], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.label = named(QLabel(self), "feedbackNote")
-        row = QHBoxLayout(self)
-        row.setContentsMargins(16, 0, 12, 8)
-        row.setSpacing(6)
-        row.addWidget(self.label)
+        row = hbox(self, (16, 0, 12, 8), 6, self.label)
         self.buttons = []
         for action in actions:
             button = named(QToolButton(self), "feedbackButton")

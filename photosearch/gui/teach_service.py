@@ -10,8 +10,8 @@ load them; feedback scores through the text searcher. docs/teach.md has the core
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
+from photosearch.core.search.feedback import Feedback
 from photosearch.core.search.searcher import Filters, Searcher
 from photosearch.core.search.text_search import Outcome
 from photosearch.core.teach.words import TaughtWord, Words
@@ -85,9 +85,7 @@ def more_like_these(
     return outcome
 
 
-def _feedback(searcher: Searcher, word_vectors: str) -> Any:
-    from photosearch.core.search.feedback import Feedback
-
+def _feedback(searcher: Searcher, word_vectors: str) -> Feedback:
     return Feedback(text_searcher(searcher, word_vectors))
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from photosearch.core.library.private import make_private_dirs, write_private_file
 from photosearch.core.library.store import default_cache_dir
+from photosearch.core.vision.imageio import open_image
 from photosearch.gui.qt import (
     QBuffer,
     QByteArray,
@@ -131,8 +132,6 @@ def decode_scaled(path: str, short_side: int) -> QImage:
 
 def _decode_with_pillow(path: str, short_side: int) -> QImage:
     try:
-        from photosearch.core.vision.imageio import open_image
-
         pil = open_image(path, short_side).convert("RGB")
     except Exception:
         return QImage()

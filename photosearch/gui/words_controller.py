@@ -17,6 +17,7 @@ from photosearch.gui import teach_service
 from photosearch.gui.context import AppContext
 from photosearch.gui.errors import plain
 from photosearch.gui.qt import QMessageBox, QObject, QWidget, Signal
+from photosearch.gui.widgets import confirm
 from photosearch.gui.word_dialog import WordDialog, rename_dialog, save_dialog, teach_dialog
 
 log = logging.getLogger(__name__)
@@ -106,20 +107,14 @@ class WordsController(QObject):
         )
 
     def confirm_delete(self, word: str) -> QMessageBox:
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
+        return confirm(
+            self.window,
             "Delete word",
             f"Delete the word “{word}”?",
-            QMessageBox.StandardButton.Cancel,
-            self.window,
+            "Its photos stay in the library; only what it learnt is forgotten.",
+            "Delete",
+            lambda: self.delete(word),
         )
-        box.setInformativeText("Its photos stay in the library; only what it learnt is forgotten.")
-        delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
-        box.finished.connect(
-            lambda _r: self.delete(word) if box.clickedButton() is delete else None
-        )
-        box.open()
-        return box
 
     def delete(self, word: str) -> None:
         ctx = self.ctx

@@ -6,23 +6,19 @@ from __future__ import annotations
 
 from photosearch.core.teach.words import TaughtWord
 from photosearch.gui.qt import (
-    QHBoxLayout,
     QKeyEvent,
     QLabel,
-    QListWidget,
     QListWidgetItem,
     QMenu,
-    QPoint,
-    QSize,
     QSizePolicy,
     Qt,
-    QVBoxLayout,
     QWidget,
     Signal,
     named,
 )
+from photosearch.gui.row_list import RowList
+from photosearch.gui.widgets import hbox, popup, vbox
 
-WORD_ROLE = Qt.ItemDataRole.UserRole + 1
 HINT = "Select photos and press Ctrl+T to teach a word of your own."
 
 
@@ -42,17 +38,14 @@ class WordRow(QWidget):
             self.fontMetrics().elidedText(word.word, Qt.TextElideMode.ElideRight, 140)
         )
         self.count = named(QLabel(examples_text(word)), "folderDetail")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(32, 4, 10, 4)
-        layout.addWidget(self.name, 1)
-        layout.addWidget(self.count)
+        hbox(self, (32, 4, 10, 4), None, (self.name, 1), self.count)
         tip = f"“{word.word}”: taught from {examples_text(word)}. Click to see its photos."
         if not word.current:
             tip += " Fitted for another image model: refitted once its photos are indexed again."
         self.setToolTip(tip)
 
 
-class WordList(QListWidget):
+class WordList(RowList):
     picked = Signal(str)
     delete_pressed = Signal(str)
 
@@ -66,12 +59,12 @@ class WordList(QListWidget):
             self._pick(item)
             return
         if item is not None and event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
-            self.delete_pressed.emit(str(item.data(WORD_ROLE)))
+            self.delete_pressed.emit(self.key(item))
             return
         super().keyPressEvent(event)
 
     def _pick(self, item: QListWidgetItem) -> None:
-        self.picked.emit(str(item.data(WORD_ROLE)))
+        self.picked.emit(self.key(item))
 
 
 class WordsSection(QWidget):
@@ -84,23 +77,15 @@ class WordsSection(QWidget):
         self._rows: dict[str, WordRow] = {}
         title = named(QLabel("YOUR WORDS"), "sidebarTitle")
         title.setContentsMargins(14, 10, 8, 2)
-        self.list = WordList(self)
-        self.list.setObjectName("folderList")
+        self.list = named(WordList(self), "folderList")
         self.list.setAccessibleName("Your words")
-        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.list.customContextMenuRequested.connect(self._menu)
+        self.list.menu_requested.connect(lambda word, pos: popup(self.build_menu(word), pos))
         self.list.picked.connect(self.word_picked)
         self.list.delete_pressed.connect(self.delete_requested)
         self.hint = named(QLabel(HINT), "folderDetail")
         self.hint.setWordWrap(True)
         self.hint.setContentsMargins(14, 2, 14, 4)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addWidget(title)
-        layout.addWidget(self.hint)
-        layout.addWidget(self.list, 1)
+        vbox(self, (0, 0, 0, 0), 2, title, self.hint, (self.list, 1))
         self.set_words([])
 
     def set_words(self, words: list[TaughtWord]) -> None:
@@ -108,14 +93,9 @@ class WordsSection(QWidget):
         self.list.clear()
         self._rows.clear()
         for word in words:
-            item = QListWidgetItem()
-            item.setData(WORD_ROLE, word.word)
+            row = self._rows[word.word] = WordRow(word)
+            item = self.list.add_row(word.word, row)
             item.setData(Qt.ItemDataRole.AccessibleTextRole, word.word)  # the row paints it
-            row = WordRow(word)
-            item.setSizeHint(QSize(0, row.sizeHint().height()))
-            self.list.addItem(item)
-            self.list.setItemWidget(item, row)
-            self._rows[word.word] = row
             if word.word == current:
                 self.list.setCurrentItem(item)
         self.hint.setVisible(not words)
@@ -132,15 +112,14 @@ class WordsSection(QWidget):
         return f"{row.name.text()} {row.count.text()}" if row else ""
 
     def current_word(self) -> str:
-        item = self.list.currentItem()
-        return str(item.data(WORD_ROLE)) if item else ""
+        return self.list.current_key()
 
     def show_query(self, text: str) -> None:
         """Highlight the word whose photos are shown (none when the query is something else)."""
         key = " ".join(text.lower().split())
         for index in range(self.list.count()):
             item = self.list.item(index)
-            if item.data(WORD_ROLE) == key:
+            if self.list.key(item) == key:
                 self.list.setCurrentItem(item)
                 return
         self.list.setCurrentRow(-1)
@@ -152,11 +131,3 @@ class WordsSection(QWidget):
         menu.addAction("Rename…", lambda: self.rename_requested.emit(word))
         menu.addAction("Delete…", lambda: self.delete_requested.emit(word))
         return menu
-
-    def _menu(self, pos: QPoint) -> None:
-        item = self.list.itemAt(pos)
-        if item is None:
-            return
-        menu = self.build_menu(str(item.data(WORD_ROLE)))
-        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        menu.popup(self.list.viewport().mapToGlobal(pos))
