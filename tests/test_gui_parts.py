@@ -172,7 +172,6 @@ def test_query_problems_are_told_apart_from_failures():
     assert search_service.query_problem(UnknownQueryError("no known word")) == "no known word"
     assert search_service.query_problem(QuerySyntaxError("unclosed quote")) == "unclosed quote"
     assert search_service.query_problem(TeachError("no such word")) == "no such word"
-    assert search_service.query_problem(search_service.TextSearchUnavailable("x")) == "x"
     assert search_service.query_problem(LookAlike("no known word")) is None
     assert search_service.query_problem(DatabaseLockedError("locked")) is None
     assert search_service.query_problem(RuntimeError("boom")) is None

@@ -1,11 +1,8 @@
 """The GUI's single door to search, text search included.
 
 Every query the window runs goes through :func:`run_query`; tags go through :func:`photo_tags`;
-the semantic embedder for indexing comes from :func:`semantic_embedder`. Text search lives in
-``photosearch.core.text``; when that package (or a part this module needs) is missing, text
-queries fail with :class:`TextSearchUnavailable` and everything else keeps working.
-
-All functions here run on worker threads (they import the text module, which is slow to import).
+the semantic embedder for indexing comes from :func:`semantic_embedder`. All of them run on
+worker threads: the first text query loads the word vectors.
 """
 
 from __future__ import annotations
@@ -19,14 +16,11 @@ from photosearch.core.library import browse
 from photosearch.core.library.store import Library
 from photosearch.core.search.searcher import Filters, Result, Searcher
 from photosearch.core.search.text_search import Outcome, TextSearcher, build_library_embedder
+from photosearch.core.text import build_embedder
 
 log = logging.getLogger(__name__)
 
 DEFAULT_K = 1000  # results of a query; the library view itself is not capped
-
-
-class TextSearchUnavailable(QueryError):
-    """Text search is not installed in this build. The message is user-facing."""
 
 
 def query_problem(exc: BaseException) -> str | None:
@@ -49,22 +43,15 @@ def text_searcher(searcher: Searcher, word_vectors: str = "") -> TextSearcher:
     with _lock:
         found = _text_searchers.get(key)
         if found is None or found.searcher is not searcher:
-            try:
-                embedder = build_library_embedder(searcher.library, word_vectors or None)
-            except ImportError as exc:
-                raise TextSearchUnavailable("Text search is not available in this build.") from exc
+            embedder = build_library_embedder(searcher.library, word_vectors or None)
             found = TextSearcher(searcher, embedder)
             _text_searchers[key] = found
         return found
 
 
 def semantic_embedder(word_vectors: str = "", library: Library | None = None) -> Any | None:
-    """The embedder that places photos in the word space while indexing, or None without text
-    search (photos are then searchable by example only)."""
-    try:  # here: a build may leave text search out (see the module docstring)
-        from photosearch.core.text import build_embedder
-    except ImportError:
-        return None
+    """The embedder that places photos in the word space while indexing, or None when the word
+    vectors cannot be read (photos are then searchable by example only)."""
     try:
         if library is not None:
             return build_library_embedder(library, word_vectors or None)
@@ -134,6 +121,6 @@ def photo_tags(searcher: Searcher, photo_id: int, n: int = 8, word_vectors: str 
     """Readable tags for one photo ([] without text search or before it is indexed)."""
     try:
         return [tag for tag, _ in text_searcher(searcher, word_vectors).tags(photo_id, n)]
-    except (ImportError, TextSearchUnavailable, OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # word vectors that cannot be read: no tags
         log.debug("no tags for photo %d: %s", photo_id, exc)
         return []
