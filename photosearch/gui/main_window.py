@@ -9,7 +9,7 @@ from collections.abc import Callable
 from html import escape
 
 from photosearch import __version__
-from photosearch.core.library.store import Folder
+from photosearch.core.library.rows import Folder
 from photosearch.gui import actions, drops, search_service
 from photosearch.gui.context import AppContext
 from photosearch.gui.controller import SearchController

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from photosearch.core.library.db import Database
-from photosearch.core.library.store import Library, bump_seq
+from photosearch.core.library.meta import bump_seq
+from photosearch.core.library.store import Library
 
 
 def indexed_hashes(db: Database) -> dict[int, str]:
