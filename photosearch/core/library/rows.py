@@ -85,8 +85,10 @@ class Photo:
 
     @classmethod
     def from_db(cls, r: Sequence[Any]) -> Photo:
-        """From a row of :data:`PHOTO_COLUMNS`."""
-        return cls(r[0], r[1], path_from_db(r[2]), *r[3:16])
+        """From a row of :data:`PHOTO_COLUMNS` (the path as stored: text, or raw bytes)."""
+        if isinstance(r[2], str):  # the common case, without copying the row
+            return cls(*r)
+        return cls(r[0], r[1], path_from_db(r[2]), *r[3:])
 
     @property
     def date(self) -> float:
