@@ -61,13 +61,32 @@ def sync_folders(
     a folder that cannot be read go offline with the reason, never missing.
     """
     folders = folders if folders is not None else library.folders()
-    roots = [f.path for f in library.folders()]
     result = Changes("scan")
     db = library.reader()
+    found, unreadable = _walk_folders(library, folders, result, on_progress)
+    diff = _folders_diff(db, found, unreadable, model_id)
+    apply_diff(library, db, diff, model_id, result)
+    now = time.time()
+    library.write(lambda w: photo_sync.mark_folders_scanned(w, found, now))
+    for path, message in result.problems:
+        log.warning("skipped %s: %s", path, message)
+    result.seq = library.seq()
+    return result
+
+
+def _walk_folders(
+    library: Library,
+    folders: list[Folder],
+    result: Changes,
+    on_progress: Callable[[int], None] | None,
+) -> tuple[dict[int, dict[str, FileEntry]], list[tuple[str, str]]]:
+    """The photo files of each folder that can be read, by folder id and path, and the places
+    that could not be read, with the reason. A folder that cannot be read at all goes offline."""
+    roots = [f.path for f in library.folders()]
     found: dict[int, dict[str, FileEntry]] = {}
     unreadable: list[tuple[str, str]] = []
     for folder in folders:
-        reason = offline_reason(folder, db)
+        reason = offline_reason(folder, library.reader())
         if reason is not None:
             result.offline_ids.extend(set_offline(library, folder, reason))
             continue
@@ -77,12 +96,20 @@ def sync_folders(
             if on_progress and len(entries) % 500 == 0:
                 on_progress(sum(len(v) for v in found.values()) + len(entries))
         found[folder.id] = entries
+    return found, unreadable
 
+
+def _folders_diff(
+    db: Database,
+    found: dict[int, dict[str, FileEntry]],
+    unreadable: list[tuple[str, str]],
+    model_id: str | None,
+) -> Diff:
+    """Each walked folder's files against its rows."""
     rows_by_folder: dict[int, dict[str, Photo]] = {fid: {} for fid in found}
     for stored in photo_sync.all_photos(db):
         if stored.folder_id in rows_by_folder:
             rows_by_folder[stored.folder_id][stored.path] = stored
-
     diff = Diff()
     for folder_id, entries in found.items():
         rows = rows_by_folder[folder_id]
@@ -97,14 +124,7 @@ def sync_folders(
             else:
                 diff.cannot_read(row, reason)
     diff.recheck(model_id)
-
-    apply_diff(library, db, diff, model_id, result)
-    now = time.time()
-    library.write(lambda w: photo_sync.mark_folders_scanned(w, found, now))
-    for path, message in result.problems:
-        log.warning("skipped %s: %s", path, message)
-    result.seq = library.seq()
-    return result
+    return diff
 
 
 def _unreadable_reason(path: str, unreadable: list[tuple[str, str]]) -> str | None:
@@ -151,8 +171,24 @@ def sync_paths(
     follow, and paths of folders that are offline are ignored.
     """
     folders = list(folders) if folders is not None else library.folders()
-    links = LinkPolicy(f.path for f in folders)
     result = Changes("sync")
+    seen, unreadable = _stat_paths(paths, folders, result)
+    if not seen and not unreadable:
+        return result
+    db = library.reader()
+    diff = _paths_diff(db, seen, unreadable, model_id)
+    diff.vanished.extend(_gone_without_event(db, diff.new, diff.vanished, seen, folders))
+    apply_diff(library, db, diff, model_id, result)
+    result.seq = library.seq()
+    return result
+
+
+def _stat_paths(
+    paths: Iterable[str], folders: list[Folder], result: Changes
+) -> tuple[dict[str, tuple[int, FileEntry | None]], dict[str, str]]:
+    """The paths to sync, each with its folder's id and its file (None: gone), and the paths
+    that cannot be read, with the reason; what is ignored is left out."""
+    links = LinkPolicy(f.path for f in folders)
     seen: dict[str, tuple[int, FileEntry | None]] = {}
     unreadable: dict[str, str] = {}
     available: dict[int, bool] = {}
@@ -184,17 +220,21 @@ def sync_paths(
                     result.problems.append((path, verdict))
                 continue
         seen[path] = (folder.id, FileEntry.from_stat(path, st))
-    if not seen and not unreadable:
-        return result
+    return seen, unreadable
 
-    db = library.reader()
+
+def _paths_diff(
+    db: Database,
+    seen: dict[str, tuple[int, FileEntry | None]],
+    unreadable: dict[str, str],
+    model_id: str | None,
+) -> Diff:
+    """These files against their rows (an error is retried when its file is touched)."""
     rows = photo_sync.photos_by_path(db, [*seen, *unreadable])
-
     diff = Diff()
     for path, (folder_id, entry) in seen.items():
         row = rows.get(path)
         if entry is not None:
-            # an error is retried when the file is touched
             diff.sort(folder_id, row, entry, model_id, retry_error=True)
         elif row is not None and row.status not in ("missing", "offline"):
             diff.vanished.append(row)
@@ -202,10 +242,7 @@ def sync_paths(
         if path in rows:
             diff.cannot_read(rows[path], reason)
     diff.recheck(model_id)
-    diff.vanished.extend(_gone_without_event(db, diff.new, diff.vanished, seen, folders))
-    apply_diff(library, db, diff, model_id, result)
-    result.seq = library.seq()
-    return result
+    return diff
 
 
 def _through_link(path: str, root: str) -> bool:
