@@ -7,6 +7,7 @@ lazy import is still a dependency), so the rules hold whether or not a code path
 from __future__ import annotations
 
 import ast
+import re
 from functools import cache
 from pathlib import Path
 
@@ -194,6 +195,31 @@ def test_modules_stay_small():
 @pytest.mark.parametrize("module", sorted(OVER_LIMIT_ALLOWED))
 def test_the_allowance_list_has_no_stale_entry(module):
     assert module in modules() and _lines(module) > MAX_LINES, f"{module}: drop it from the list"
+
+
+SQL_STATEMENT = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|PRAGMA)\s", re.ASCII)
+
+
+def _sql_strings(module: str) -> list[str]:
+    """The string literals of a module (f-string parts included) that start an SQL statement."""
+    tree = ast.parse(modules()[module].read_text(encoding="utf-8"))
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and SQL_STATEMENT.match(node.value)
+    ]
+
+
+def test_sql_lives_in_the_library_package():
+    outside = {
+        m: _sql_strings(m)
+        for m in modules()
+        if not m.startswith("photosearch.core.library") and _sql_strings(m)
+    }
+    assert outside == {}
+    assert _sql_strings("photosearch.core.library.photo_sync")  # the check sees SQL
 
 
 def test_the_checks_see_a_known_edge():
