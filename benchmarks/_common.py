@@ -106,14 +106,9 @@ def build_synthetic_library(path: Path, n: int, seed: int = 0, batch: int = 5000
     """Create a library of ``n`` synthetic indexed photos through the real store (photos rows,
     then ``write_embeddings`` in batches on the writer thread). Returns the seconds it took."""
     from photosearch.core.library.db import Database
-    from photosearch.core.library.store import (
-        SEMANTIC_TABLE,
-        VISUAL_TABLE,
-        Embedded,
-        Library,
-        ensure_vector_table,
-        write_embeddings,
-    )
+    from photosearch.core.library.embeddings import Embedded, write_embeddings
+    from photosearch.core.library.store import Library
+    from photosearch.core.library.vectors import SEMANTIC_TABLE, VISUAL_TABLE, ensure_vector_table
     from photosearch.core.vision.encoder import SEARCH_DIM
 
     for suffix in ("", "-wal", "-shm"):

@@ -91,14 +91,10 @@ def bench_matrix(x: np.ndarray, planted: list[set[int]], threshold: float) -> fl
 
 
 def bench_store(x: np.ndarray, planted: list[set[int]], threshold: float) -> float:
-    from photosearch.core.library.store import (
-        VISUAL_TABLE,
-        Embedded,
-        Library,
-        bump_seq,
-        ensure_vector_table,
-        write_embeddings,
-    )
+    from photosearch.core.library.embeddings import Embedded, write_embeddings
+    from photosearch.core.library.meta import bump_seq
+    from photosearch.core.library.store import Library
+    from photosearch.core.library.vectors import VISUAL_TABLE, ensure_vector_table
 
     model = "synthetic-256"
     n = len(x)

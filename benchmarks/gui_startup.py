@@ -64,13 +64,10 @@ def startup(db: Path, runs: int) -> tuple[float, bool]:
 
 def synthesise(db: Path, n: int, folder: Path) -> None:
     """``n`` indexed photos with random vectors, written through the store."""
-    from photosearch.core.library.store import (
-        Embedded,
-        Library,
-        ensure_vector_table,
-        path_to_db,
-        write_embeddings,
-    )
+    from photosearch.core.library.embeddings import Embedded, write_embeddings
+    from photosearch.core.library.rows import path_to_db
+    from photosearch.core.library.store import Library
+    from photosearch.core.library.vectors import ensure_vector_table
     from photosearch.core.resources import sample_photos_dir
 
     sources = sorted(sample_photos_dir().glob("*/*.jpg"))

@@ -22,9 +22,10 @@ from pathlib import Path
 import _common
 import numpy as np
 
-from photosearch.core.library import vector_index
+from photosearch.core.library import snapshot
 from photosearch.core.library.db import Database
-from photosearch.core.library.store import Embedded, Library, write_embeddings
+from photosearch.core.library.embeddings import Embedded, write_embeddings
+from photosearch.core.library.store import Library
 from photosearch.core.library.vector_index import VectorIndex
 from photosearch.core.vision.encoder import SEARCH_DIM
 
@@ -72,7 +73,7 @@ def run(source: Path, work: Path, n: int, batches: int, copy_every_time: bool) -
     original = VectorIndex._append
     if copy_every_time:
         VectorIndex._append = lambda self, old, fresh: self._install(  # type: ignore[method-assign]
-            vector_index._merge(old, slice(None), fresh)
+            snapshot.merge(old, slice(None), fresh)
         )
     try:
         rng = np.random.default_rng(1)

@@ -34,7 +34,9 @@ import torch
 from PIL import Image
 
 from photosearch.core.indexing.indexer import Indexer, default_decode_workers
-from photosearch.core.library.store import Embedded, Library, top_classes
+from photosearch.core.library.embeddings import Embedded
+from photosearch.core.library.store import Library
+from photosearch.core.library.vectors import top_classes
 from photosearch.core.resources import sample_photos_dir
 from photosearch.core.vision.loader import load_encoder
 
@@ -111,7 +113,7 @@ def encoder_only(encoder, arrays: np.ndarray, batch: int) -> float:  # type: ign
 def naive(encoder, paths: list[Path], work: Path) -> float:  # type: ignore[no-untyped-def]
     """Full-size decode, NCHW float32, one transaction per photo, nothing overlapped."""
     from photosearch.core.indexing.scanner import bytes_hash
-    from photosearch.core.library.store import write_embeddings
+    from photosearch.core.library.embeddings import write_embeddings
     from photosearch.core.vision.imageio import open_image
 
     net = encoder._network

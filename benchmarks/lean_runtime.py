@@ -290,7 +290,8 @@ def build_big_library(n: int, photos_dir: str) -> None:
     """A library of ``n`` photos: ``photos`` indexed for real, plus ``n`` - their count hard
     links to them with random vectors (in the real model's and word space's dimensions, under
     their ids), each row with its file's stat signature, so a start-up scan changes nothing."""
-    from photosearch.core.library.store import Embedded, Library, write_embeddings
+    from photosearch.core.library.embeddings import Embedded, write_embeddings
+    from photosearch.core.library.store import Library
 
     photos = Path(photos_dir)
     env = dict(os.environ)

@@ -9,7 +9,7 @@ scale per vector), and projections on the top 128 / 256 / 384 singular direction
 classifier weights (the app stores SVD-256 float32), also at float16 / int8. The baseline is
 float32 1280-d, in the same run; the target is <= 2 KB per photo within 1% of its P@10.
 
-int8 is the search index's own quantisation (``photosearch.core.library.vector_index.quantize_rows``).
+int8 is the search index's own quantisation (``photosearch.core.library.quantized.quantize_rows``).
 The last row scores as the index scans: each photo's stored float32 SVD-256 vector queries the
 others' int8 rows by plain product (no renormalising); its ratio to the app's float32 SVD-256 is
 the check for keeping the index's matrix in int8 (issue 18: within 0.5%).
@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from photosearch.core.evaluation.evaluate import image_to_image_p_at_k, read_labels
-from photosearch.core.library.vector_index import QuantizedRows, quantize_rows
+from photosearch.core.library.quantized import QuantizedRows, quantize_rows
 from photosearch.core.vision.encoder import _search_basis
 from photosearch.core.vision.loader import load_encoder
 

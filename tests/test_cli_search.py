@@ -10,7 +10,8 @@ import pytest
 from helpers import SAMPLE
 
 from photosearch.cli import main
-from photosearch.core.library.store import SEMANTIC_TABLE, Library
+from photosearch.core.library.store import Library
+from photosearch.core.library.vectors import SEMANTIC_TABLE
 
 
 @pytest.fixture

@@ -31,7 +31,8 @@ from PIL import Image, features
 
 from photosearch.core.indexing.indexer import Indexer
 from photosearch.core.indexing.sync import sync_folders
-from photosearch.core.library.store import Library, path_from_db
+from photosearch.core.library.rows import path_from_db
+from photosearch.core.library.store import Library
 from photosearch.core.vision.imageio import open_image
 
 TIMEOUT_S = 120

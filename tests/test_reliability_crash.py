@@ -29,7 +29,8 @@ from helpers import TinyEncoder, copy_sample
 
 from photosearch.core.indexing.indexer import Indexer, read_and_decode
 from photosearch.core.library.db import Database
-from photosearch.core.library.store import Library, path_from_db
+from photosearch.core.library.rows import path_from_db
+from photosearch.core.library.store import Library
 
 KILLS = 22
 SEED = 20240808

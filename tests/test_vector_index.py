@@ -13,16 +13,13 @@ import numpy as np
 import pytest
 
 from photosearch.core.library.db import Database
-from photosearch.core.library.store import (
-    SEMANTIC_TABLE,
-    VISUAL_TABLE,
-    Embedded,
-    Library,
-    bump_seq,
-    ensure_vector_table,
-    write_embeddings,
-)
-from photosearch.core.library.vector_index import Snapshot, VectorIndex, quantize_rows
+from photosearch.core.library.embeddings import Embedded, write_embeddings
+from photosearch.core.library.meta import bump_seq
+from photosearch.core.library.quantized import quantize_rows
+from photosearch.core.library.snapshot import Snapshot
+from photosearch.core.library.store import Library
+from photosearch.core.library.vector_index import VectorIndex
+from photosearch.core.library.vectors import SEMANTIC_TABLE, VISUAL_TABLE, ensure_vector_table
 
 DV, DS, K = 8, 5, 32
 
@@ -370,15 +367,15 @@ def test_the_scan_is_exact_over_the_held_vectors_and_close_to_the_stored_ones(tm
 
 
 def test_a_cache_file_of_the_float32_layout_is_not_used(tmp_path, monkeypatch):
-    import photosearch.core.library.vector_index as vector_index
+    import photosearch.core.library.matrix_cache as matrix_cache
 
     cache = tmp_path / "cache"
     with new_library(tmp_path / "lib.db") as library:
         embed(library, range(1, 21))
-        monkeypatch.setattr(vector_index, "FORMAT_VERSION", 1)  # as written by older code
+        monkeypatch.setattr(matrix_cache, "FORMAT_VERSION", 1)  # as written by older code
         old = VectorIndex(library, cache)
         old.snapshot()
         old.flush()
-        monkeypatch.setattr(vector_index, "FORMAT_VERSION", 2)
+        monkeypatch.setattr(matrix_cache, "FORMAT_VERSION", 2)
         again = VectorIndex(library, cache)
         assert by_id(again.snapshot()) == fresh(library) and not again.loaded_from_cache

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 
-from photosearch.core.library.store import Folder
+from photosearch.core.library.rows import Folder
 from photosearch.gui import actions, drops, search_service
 from photosearch.gui.context import AppContext
 from photosearch.gui.controller import SearchController

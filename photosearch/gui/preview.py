@@ -6,7 +6,8 @@ import os
 import time
 from typing import Any
 
-from photosearch.core.library.store import Library, Photo
+from photosearch.core.library.rows import Photo
+from photosearch.core.library.store import Library
 from photosearch.core.search.searcher import Searcher
 from photosearch.core.units import format_bytes
 from photosearch.gui import search_service

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from photosearch.core.library.store import Photo
+from photosearch.core.library.rows import Photo
 from photosearch.gui.qt import (
     QAbstractItemView,
     QDialog,

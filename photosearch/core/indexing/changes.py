@@ -8,7 +8,7 @@ when something changed), in the spirit of Anki's ``OpChanges``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, overload
 
 _ID_LISTS = (
     "added_ids",
@@ -20,6 +20,23 @@ _ID_LISTS = (
     "embedded_ids",
     "error_ids",
 )
+
+
+class _Count:
+    """A read-only attribute: the length of one of the id lists."""
+
+    def __init__(self, ids: str) -> None:
+        self.ids = ids
+
+    @overload
+    def __get__(self, changes: None, owner: type) -> _Count: ...
+    @overload
+    def __get__(self, changes: Changes, owner: type | None = None) -> int: ...
+    def __get__(self, changes: Changes | None, owner: type | None = None) -> int | _Count:
+        return self if changes is None else len(getattr(changes, self.ids))
+
+    def __set__(self, changes: Changes, value: int) -> None:
+        raise AttributeError(f"a count: change {self.ids} instead")
 
 
 @dataclass
@@ -42,37 +59,15 @@ class Changes:
     seconds: float = 0.0
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, message)
 
-    @property
-    def added(self) -> int:
-        return len(self.added_ids)
-
-    @property
-    def updated(self) -> int:
-        return len(self.changed_ids)
-
-    @property
-    def moved(self) -> int:
-        return len(self.moved_ids)
-
-    @property
-    def missing(self) -> int:
-        return len(self.removed_ids)
-
-    @property
-    def offline(self) -> int:
-        return len(self.offline_ids)
-
-    @property
-    def restored(self) -> int:
-        return len(self.restored_ids)
-
-    @property
-    def embedded(self) -> int:
-        return len(self.embedded_ids)
-
-    @property
-    def errors(self) -> int:
-        return len(self.error_ids)
+    # How many photos each list holds, by the names the CLI and the GUI print.
+    added = _Count("added_ids")
+    updated = _Count("changed_ids")
+    moved = _Count("moved_ids")
+    missing = _Count("removed_ids")
+    offline = _Count("offline_ids")
+    restored = _Count("restored_ids")
+    embedded = _Count("embedded_ids")
+    errors = _Count("error_ids")
 
     @property
     def empty(self) -> bool:

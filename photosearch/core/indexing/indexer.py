@@ -28,17 +28,18 @@ import numpy as np
 from photosearch.core.indexing.changes import Changes
 from photosearch.core.indexing.scanner import bytes_hash
 from photosearch.core.library.db import Database
-from photosearch.core.library.locks import IndexingLock
-from photosearch.core.library.store import (
-    VISUAL_TABLE,
+from photosearch.core.library.embeddings import (
     Embedded,
-    Library,
-    bump_seq,
-    ensure_vector_table,
-    top_classes,
+    has_pending,
+    pending_photos,
+    still_pending,
+    use_visual_model,
     write_embeddings,
     write_errors,
 )
+from photosearch.core.library.locks import IndexingLock
+from photosearch.core.library.store import Library
+from photosearch.core.library.vectors import top_classes
 from photosearch.core.vision.imageio import ImageLoadError, open_image_with_info, read_photo_file
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,27 @@ class _Decoded:
     height: int = 0
     taken_at: float | None = None
     camera: str | None = None
+
+    def embedded(
+        self, vector: np.ndarray, top_ids: np.ndarray, top_probs: np.ndarray, semantic: Any
+    ) -> Embedded:
+        """This photo's result, with what the encoder made of it."""
+        return Embedded(
+            self.photo_id,
+            self.size,
+            self.mtime,
+            self.content_hash,
+            self.width,
+            self.height,
+            self.taken_at,
+            self.camera,
+            vector,
+            top_ids,
+            top_probs,
+            semantic,
+            self.ctime,
+            self.inode,
+        )
 
 
 class Controls:
@@ -232,19 +254,7 @@ class Indexer:
             return
         encoder, semantic = self.encoder, self.semantic
 
-        def setup(db: Database) -> None:
-            if ensure_vector_table(
-                db, VISUAL_TABLE, encoder.vector_dim, encoder.model_id, "visual_model"
-            ):
-                seq = bump_seq(db)
-                db.execute(
-                    "UPDATE photos SET status = 'pending', model_id = NULL, seq = ? "
-                    "WHERE status = 'indexed' OR model_id IS NOT NULL",
-                    (seq,),
-                )
-                db.execute("DELETE FROM photo_classes")
-
-        self.library.write(setup)
+        self.library.write(lambda db: use_visual_model(db, encoder.model_id, encoder.vector_dim))
         if semantic is not None:
             from photosearch.core.indexing.semantic_sync import use_semantic_space
 
@@ -284,16 +294,11 @@ class Indexer:
         return summary
 
     def pending(self) -> list[tuple[int, str]]:
-        from photosearch.core.library.store import path_from_db
-
-        rows = self.library.reader().query(
-            "SELECT id, path FROM photos WHERE status = 'pending' ORDER BY id"
-        )
-        return [(r[0], path_from_db(r[1])) for r in rows]
+        """(id, path) of the photos waiting to be embedded."""
+        return pending_photos(self.library.reader())
 
     def has_pending(self) -> bool:
-        sql = "SELECT 1 FROM photos WHERE status = 'pending' LIMIT 1"
-        return self.library.reader().scalar(sql) is not None
+        return has_pending(self.library.reader())
 
     def embed_pending(
         self,
@@ -404,36 +409,7 @@ class Indexer:
         on_commit: Callable[[Changes], None],
     ) -> Future[Any]:
         """Encode ``batch`` here, then hand the results to the writer without waiting."""
-        rows: list[Embedded] = []
-        if batch:
-            encoding = self.encoder.encode_arrays(
-                np.stack([d.array for d in batch if d.array is not None])
-            )
-            top_ids, top_probs = top_classes(encoding.probs)
-            semantic = (
-                self.semantic.embed(encoding.vectors, top_ids, top_probs)
-                if self.semantic is not None
-                else None
-            )
-            for i, d in enumerate(batch):
-                rows.append(
-                    Embedded(
-                        d.photo_id,
-                        d.size,
-                        d.mtime,
-                        d.content_hash,
-                        d.width,
-                        d.height,
-                        d.taken_at,
-                        d.camera,
-                        encoding.vectors[i],
-                        top_ids[i],
-                        top_probs[i],
-                        None if semantic is None else semantic[i],
-                        d.ctime,
-                        d.inode,
-                    )
-                )
+        rows = self._encode(batch)
         model_id = self.encoder.model_id
         failed = list(failed)
 
@@ -441,7 +417,7 @@ class Indexer:
             with db.transaction():
                 # A photo may have changed or vanished while it was being encoded: only photos
                 # still pending are written.
-                still = _still_pending(db, [r.photo_id for r in rows] + [f[0] for f in failed])
+                still = still_pending(db, [r.photo_id for r in rows] + [f[0] for f in failed])
                 written = [r for r in rows if r.photo_id in still]
                 errors = [f for f in failed if f[0] in still]
                 write_embeddings(db, model_id, written)
@@ -456,16 +432,25 @@ class Indexer:
 
         return self.library.writer.submit(commit)
 
-
-def _still_pending(db: Database, ids: list[int]) -> set[int]:
-    found: set[int] = set()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        found.update(
-            r[0]
-            for r in db.iter(
-                f"SELECT id FROM photos WHERE status = 'pending' AND id IN ({marks})", chunk
-            )
+    def _encode(self, batch: list[_Decoded]) -> list[Embedded]:
+        """The batch's visual vectors, top classes and word-space vectors."""
+        if not batch:
+            return []
+        encoding = self.encoder.encode_arrays(
+            np.stack([d.array for d in batch if d.array is not None])
         )
-    return found
+        top_ids, top_probs = top_classes(encoding.probs)
+        semantic = (
+            self.semantic.embed(encoding.vectors, top_ids, top_probs)
+            if self.semantic is not None
+            else None
+        )
+        return [
+            d.embedded(
+                encoding.vectors[i],
+                top_ids[i],
+                top_probs[i],
+                None if semantic is None else semantic[i],
+            )
+            for i, d in enumerate(batch)
+        ]

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from photosearch.core.indexing.scanner import folder_problem
-from photosearch.core.library.store import Folder
+from photosearch.core.library.rows import Folder
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from photosearch.core.library.db import Database
-from photosearch.core.library.store import Folder
+from photosearch.core.library.photo_sync import known_photo_count
+from photosearch.core.library.rows import Folder
 from photosearch.core.vision.imageio import is_supported
 
 log = logging.getLogger(__name__)
@@ -279,7 +280,5 @@ def offline_reason(folder: Folder, db: Database) -> str | None:
                 return None
     except OSError as exc:
         return _folder_error(exc)
-    known = db.scalar(
-        "SELECT COUNT(*) FROM photos WHERE folder_id = ? AND status != 'missing'", (folder.id,)
-    )
+    known = known_photo_count(db, folder.id)
     return "folder is empty (a drive not mounted?)" if known else None

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from photosearch.core.indexing.changes import Changes
-from photosearch.core.indexing.diff import ROW_COLUMNS, Diff, PhotoRow, apply_diff, set_offline
+from photosearch.core.indexing.diff import Diff, apply_diff, set_offline
 from photosearch.core.indexing.scanner import (
     FileEntry,
     LinkPolicy,
@@ -36,16 +36,11 @@ from photosearch.core.indexing.scanner import (
     offline_reason,
     walk_photos,
 )
+from photosearch.core.library import photo_sync
 from photosearch.core.library.db import Database
-from photosearch.core.library.store import (
-    Folder,
-    Library,
-    bump_seq,
-    delete_vectors,
-    note_deleted_photos,
-    path_from_db,
-    path_to_db,
-)
+from photosearch.core.library.meta import bump_seq
+from photosearch.core.library.rows import Folder, Photo
+from photosearch.core.library.store import Library
 from photosearch.core.vision.imageio import is_supported
 
 log = logging.getLogger(__name__)
@@ -66,13 +61,32 @@ def sync_folders(
     a folder that cannot be read go offline with the reason, never missing.
     """
     folders = folders if folders is not None else library.folders()
-    roots = [f.path for f in library.folders()]
     result = Changes("scan")
     db = library.reader()
+    found, unreadable = _walk_folders(library, folders, result, on_progress)
+    diff = _folders_diff(db, found, unreadable, model_id)
+    apply_diff(library, db, diff, model_id, result)
+    now = time.time()
+    library.write(lambda w: photo_sync.mark_folders_scanned(w, found, now))
+    for path, message in result.problems:
+        log.warning("skipped %s: %s", path, message)
+    result.seq = library.seq()
+    return result
+
+
+def _walk_folders(
+    library: Library,
+    folders: list[Folder],
+    result: Changes,
+    on_progress: Callable[[int], None] | None,
+) -> tuple[dict[int, dict[str, FileEntry]], list[tuple[str, str]]]:
+    """The photo files of each folder that can be read, by folder id and path, and the places
+    that could not be read, with the reason. A folder that cannot be read at all goes offline."""
+    roots = [f.path for f in library.folders()]
     found: dict[int, dict[str, FileEntry]] = {}
     unreadable: list[tuple[str, str]] = []
     for folder in folders:
-        reason = offline_reason(folder, db)
+        reason = offline_reason(folder, library.reader())
         if reason is not None:
             result.offline_ids.extend(set_offline(library, folder, reason))
             continue
@@ -82,13 +96,20 @@ def sync_folders(
             if on_progress and len(entries) % 500 == 0:
                 on_progress(sum(len(v) for v in found.values()) + len(entries))
         found[folder.id] = entries
+    return found, unreadable
 
-    rows_by_folder: dict[int, dict[str, PhotoRow]] = {fid: {} for fid in found}
-    for r in db.iter(f"SELECT {ROW_COLUMNS} FROM photos"):
-        stored = PhotoRow.from_db(r)
+
+def _folders_diff(
+    db: Database,
+    found: dict[int, dict[str, FileEntry]],
+    unreadable: list[tuple[str, str]],
+    model_id: str | None,
+) -> Diff:
+    """Each walked folder's files against its rows."""
+    rows_by_folder: dict[int, dict[str, Photo]] = {fid: {} for fid in found}
+    for stored in photo_sync.all_photos(db):
         if stored.folder_id in rows_by_folder:
             rows_by_folder[stored.folder_id][stored.path] = stored
-
     diff = Diff()
     for folder_id, entries in found.items():
         rows = rows_by_folder[folder_id]
@@ -103,19 +124,7 @@ def sync_folders(
             else:
                 diff.cannot_read(row, reason)
     diff.recheck(model_id)
-
-    apply_diff(library, db, diff, model_id, result)
-    now = time.time()
-    library.write(
-        lambda w: w.executemany(
-            "UPDATE folders SET online = 1, last_scan = ? WHERE id = ?",
-            [(now, fid) for fid in found],
-        )
-    )
-    for path, message in result.problems:
-        log.warning("skipped %s: %s", path, message)
-    result.seq = library.seq()
-    return result
+    return diff
 
 
 def _unreadable_reason(path: str, unreadable: list[tuple[str, str]]) -> str | None:
@@ -144,21 +153,6 @@ def watchable(path: str, root: str) -> bool:
     return not any(is_hidden(part) for part in rel.split(os.sep))
 
 
-def _prefix_range(folder: str) -> tuple[str, str]:
-    """SQL bounds (``path >= lo AND path < hi``) of the paths strictly inside ``folder``."""
-    base = folder.rstrip(os.sep)
-    return base + os.sep, base + chr(ord(os.sep) + 1)
-
-
-def paths_under(db: Database, folder: str) -> list[str]:
-    """Stored photo paths inside ``folder`` (any depth), whatever their status."""
-    lo, hi = _prefix_range(folder)
-    return [
-        path_from_db(r[0])
-        for r in db.query("SELECT path FROM photos WHERE path >= ? AND path < ?", (lo, hi))
-    ]
-
-
 def sync_paths(
     library: Library,
     paths: Iterable[str],
@@ -177,8 +171,24 @@ def sync_paths(
     follow, and paths of folders that are offline are ignored.
     """
     folders = list(folders) if folders is not None else library.folders()
-    links = LinkPolicy(f.path for f in folders)
     result = Changes("sync")
+    seen, unreadable = _stat_paths(paths, folders, result)
+    if not seen and not unreadable:
+        return result
+    db = library.reader()
+    diff = _paths_diff(db, seen, unreadable, model_id)
+    diff.vanished.extend(_gone_without_event(db, diff.new, diff.vanished, seen, folders))
+    apply_diff(library, db, diff, model_id, result)
+    result.seq = library.seq()
+    return result
+
+
+def _stat_paths(
+    paths: Iterable[str], folders: list[Folder], result: Changes
+) -> tuple[dict[str, tuple[int, FileEntry | None]], dict[str, str]]:
+    """The paths to sync, each with its folder's id and its file (None: gone), and the paths
+    that cannot be read, with the reason; what is ignored is left out."""
+    links = LinkPolicy(f.path for f in folders)
     seen: dict[str, tuple[int, FileEntry | None]] = {}
     unreadable: dict[str, str] = {}
     available: dict[int, bool] = {}
@@ -210,27 +220,21 @@ def sync_paths(
                     result.problems.append((path, verdict))
                 continue
         seen[path] = (folder.id, FileEntry.from_stat(path, st))
-    if not seen and not unreadable:
-        return result
+    return seen, unreadable
 
-    db = library.reader()
-    rows: dict[str, PhotoRow] = {}
-    wanted = [*seen, *unreadable]
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for r in db.query(
-            f"SELECT {ROW_COLUMNS} FROM photos WHERE path IN ({marks})",
-            [path_to_db(p) for p in chunk],
-        ):
-            found = PhotoRow.from_db(r)
-            rows[found.path] = found
 
+def _paths_diff(
+    db: Database,
+    seen: dict[str, tuple[int, FileEntry | None]],
+    unreadable: dict[str, str],
+    model_id: str | None,
+) -> Diff:
+    """These files against their rows (an error is retried when its file is touched)."""
+    rows = photo_sync.photos_by_path(db, [*seen, *unreadable])
     diff = Diff()
     for path, (folder_id, entry) in seen.items():
         row = rows.get(path)
         if entry is not None:
-            # an error is retried when the file is touched
             diff.sort(folder_id, row, entry, model_id, retry_error=True)
         elif row is not None and row.status not in ("missing", "offline"):
             diff.vanished.append(row)
@@ -238,10 +242,7 @@ def sync_paths(
         if path in rows:
             diff.cannot_read(rows[path], reason)
     diff.recheck(model_id)
-    diff.vanished.extend(_gone_without_event(db, diff.new, diff.vanished, seen, folders))
-    apply_diff(library, db, diff, model_id, result)
-    result.seq = library.seq()
-    return result
+    return diff
 
 
 def _through_link(path: str, root: str) -> bool:
@@ -253,10 +254,10 @@ def _through_link(path: str, root: str) -> bool:
 def _gone_without_event(
     db: Database,
     new: list[tuple[int, FileEntry]],
-    vanished: list[PhotoRow],
+    vanished: list[Photo],
     seen: dict[str, Any],
     folders: Sequence[Folder],
-) -> list[PhotoRow]:
+) -> list[Photo]:
     """Photos of the same size as a new file whose own file is gone, not yet marked missing.
 
     The observer reports a move it could not pair (e.g. into a folder created a moment before)
@@ -266,24 +267,14 @@ def _gone_without_event(
     sizes = sorted({entry.size for _, entry in new})
     online = {f.id for f in folders if folder_available(f)}
     known = {row.id for row in vanished}
-    found: list[PhotoRow] = []
-    for start in range(0, len(sizes), 500):
-        chunk = sizes[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for r in db.query(
-            f"SELECT {ROW_COLUMNS} FROM photos WHERE size IN ({marks}) "
-            "AND status IN ('indexed', 'pending', 'error') AND content_hash IS NOT NULL",
-            chunk,
-        ):
-            row = PhotoRow.from_db(r)
-            if (
-                row.folder_id in online
-                and row.id not in known
-                and row.path not in seen
-                and not os.path.lexists(row.path)
-            ):
-                found.append(row)
-    return found
+    return [
+        row
+        for row in photo_sync.hashed_photos_of_sizes(db, sizes)
+        if row.folder_id in online
+        and row.id not in known
+        and row.path not in seen
+        and not os.path.lexists(row.path)
+    ]
 
 
 def apply_moves(
@@ -305,31 +296,17 @@ def apply_moves(
             target = _owner(dest, folders) if dest else None
             if target is None:
                 continue
-            lo, hi = _prefix_range(src)
-            found = db.query(
-                "SELECT id, path FROM photos WHERE status != 'missing' AND "
-                "(path = ? OR (path >= ? AND path < ?))",
-                (path_to_db(src), lo, hi),
-            )
-            for photo_id, stored in found:
-                old = path_from_db(stored)
+            for photo_id, old in photo_sync.photos_at_or_under(db, src):
                 new = dest + old[len(src) :]
                 if not watchable(new, target.path):
                     continue
                 if seq is None:
                     seq = bump_seq(db)
-                clash = db.scalar(
-                    "SELECT id FROM photos WHERE path = ? AND id != ?", (path_to_db(new), photo_id)
-                )
+                clash = photo_sync.other_photo_at(db, new, photo_id)
                 if clash is not None:  # renamed over another photo: that one is gone
-                    delete_vectors(db, [clash])
-                    db.execute("DELETE FROM photos WHERE id = ?", (clash,))
-                    note_deleted_photos(db, seq)
+                    photo_sync.delete_photo(db, seq, clash)
                     result.removed_ids.append(clash)
-                db.execute(
-                    "UPDATE photos SET path = ?, folder_id = ?, seq = ? WHERE id = ?",
-                    (path_to_db(new), target.id, seq, photo_id),
-                )
+                photo_sync.set_photo_path(db, seq, photo_id, new, target.id)
                 result.moved_ids.append(photo_id)
 
     if moves:
@@ -342,12 +319,7 @@ def stale_paths(library: Library, folder: Folder, roots: Sequence[str]) -> list[
     """A rescan without events (a folder followed by rescans, or after the kernel dropped
     events): the files whose stat signature differs from their row, the new ones, and the
     photos whose file is gone. They are then synced like paths named by events."""
-    rows: dict[str, PhotoRow] = {}
-    for r in library.reader().query(
-        f"SELECT {ROW_COLUMNS} FROM photos WHERE folder_id = ?", (folder.id,)
-    ):
-        stored = PhotoRow.from_db(r)
-        rows[stored.path] = stored
+    rows = {row.path: row for row in photo_sync.photos_in_folder(library.reader(), folder.id)}
     stale: list[str] = []
     on_disk = set()
     for entry in walk_photos(folder.path, roots=roots):

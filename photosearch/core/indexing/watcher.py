@@ -45,15 +45,11 @@ from photosearch.core.indexing.events import EventQueue
 from photosearch.core.indexing.indexer import Controls, Encoder, Indexer, Progress, SemanticEmbedder
 from photosearch.core.indexing.observers import MODES, Observers, OverflowHook
 from photosearch.core.indexing.scanner import folder_available, walk_photos
-from photosearch.core.indexing.sync import (
-    apply_moves,
-    paths_under,
-    stale_paths,
-    sync_folders,
-    sync_paths,
-)
+from photosearch.core.indexing.sync import apply_moves, stale_paths, sync_folders, sync_paths
 from photosearch.core.library.db import DatabaseCorruptError
-from photosearch.core.library.store import INTEGRITY_CHECK_DAYS, Folder, Library
+from photosearch.core.library.photo_sync import paths_under
+from photosearch.core.library.rows import Folder
+from photosearch.core.library.store import INTEGRITY_CHECK_DAYS, Library
 from photosearch.core.library.writer import WriterClosedError
 
 log = logging.getLogger(__name__)

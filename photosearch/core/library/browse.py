@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from photosearch.core.library.db import chunked_in
-from photosearch.core.library.store import Library, path_from_db
+from photosearch.core.library.rows import path_from_db
+from photosearch.core.library.store import Library
 
 
 def photos_by_date(library: Library, k: int | None = None) -> list[tuple[int, str, float]]:

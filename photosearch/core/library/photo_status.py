@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from photosearch.core.library import photo_sync
 from photosearch.core.library.db import Database
-from photosearch.core.library.store import Library, bump_seq
+from photosearch.core.library.meta import bump_seq
+from photosearch.core.library.store import Library
 
 
 def indexed_hashes(db: Database) -> dict[int, str]:
@@ -24,12 +26,4 @@ def mark_missing(library: Library, photo_ids: Sequence[int]) -> None:
     """Record that these photos' files are gone (moved to the trash by the user)."""
     if not photo_ids:
         return
-
-    def write(db: Database) -> None:
-        seq = bump_seq(db)
-        db.executemany(
-            "UPDATE photos SET status = 'missing', seq = ? WHERE id = ?",
-            [(seq, int(pid)) for pid in photo_ids],
-        )
-
-    library.write(write)
+    library.write(lambda db: photo_sync.mark_missing(db, bump_seq(db), photo_ids))

@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 
 from photosearch.core.library.photo_status import indexed_hashes
+from photosearch.core.library.quantized import QuantizedRows
 from photosearch.core.library.store import Library
-from photosearch.core.library.vector_index import QuantizedRows, VectorIndex
+from photosearch.core.library.vector_index import VectorIndex
 from photosearch.core.vision.pixel_check import verify_pairs
 
 # Chosen by measurement on the dev photos (tools/tune_duplicates_threshold.py, docs/benchmarks.md

@@ -9,8 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from photosearch.core.library.store import Library, Photo
-from photosearch.core.library.vector_index import Snapshot, VectorIndex
+from photosearch.core.library.rows import Photo
+from photosearch.core.library.snapshot import Snapshot
+from photosearch.core.library.store import Library
+from photosearch.core.library.vector_index import VectorIndex
 from photosearch.core.vision.loader import load_encoder
 
 

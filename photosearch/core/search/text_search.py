@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from photosearch.core.indexing.semantic_sync import use_semantic_space
-from photosearch.core.library.store import Library, read_semantic, top_classes
+from photosearch.core.library.store import Library
+from photosearch.core.library.vectors import read_semantic, top_classes
 from photosearch.core.search.searcher import Filters, Result, Searcher
 from photosearch.core.teach.search import score_with_taught, split_taught, taught_tags
 from photosearch.core.teach.words import Words

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
-from photosearch.core.library.store import top_classes
+from photosearch.core.library.vectors import top_classes
 from photosearch.core.text.debias import debias_space
 from photosearch.core.text.projection import Projection
 from photosearch.core.text.semantic import SemanticModel, default_model
