@@ -3,8 +3,7 @@ error back on the GUI thread by signal (after Anki's ``QueryOp`` and Picard's ``
 
 Workers never touch widgets; callbacks run on the GUI thread. Each :class:`TaskRunner` owns its
 own thread pool, so each resource gets its own (searches on one thread, library reads on
-another). This is the app's one way to run background work; the thumbnail loader's decode pool
-(:mod:`photosearch.gui.thumbnails`) is the one exception, for image decoding only.
+another, thumbnails on a few). This is the app's one way to run background work.
 
 A job's failure goes to its ``on_failure`` callback; without one it goes to the runner's
 :class:`~photosearch.gui.errors.ErrorReporter` (a user error to the status bar, a bug to the

@@ -29,12 +29,11 @@ from photosearch.gui.qt import (
     QIODevice,
     QObject,
     QPixmap,
-    QRunnable,
     QSize,
     Qt,
-    QThreadPool,
     Signal,
 )
+from photosearch.gui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
 
@@ -152,18 +151,11 @@ def square_crop(image: QImage, side: int) -> QImage:
     )
 
 
-class _Worker(QRunnable):
-    def __init__(self, loader: ThumbnailLoader) -> None:
-        super().__init__()
-        self.setAutoDelete(True)
-        self._loader = loader
-
-    def run(self) -> None:
-        self._loader.work()
-
-
 class ThumbnailLoader(QObject):
-    """Loads thumbnails on a few workers; ``ready(path, side)`` fires on the GUI thread."""
+    """Loads thumbnails on a few workers; ``ready(path, side)`` fires on the GUI thread.
+
+    The workers are jobs of a :class:`TaskRunner` that each drain the request queue, newest
+    request first (the cells the user is looking at now), and stop when it is empty."""
 
     ready = Signal(str, int)
     _loaded = Signal(str, int, QImage)
@@ -173,8 +165,7 @@ class ThumbnailLoader(QObject):
     ) -> None:
         super().__init__(parent)
         self.cache = cache or ThumbnailCache()
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(threads)
+        self._runner = TaskRunner(threads, "thumbnails", self)
         self._threads = threads
         self._lock = threading.Lock()
         self._queue: OrderedDict[tuple[str, int], None] = OrderedDict()
@@ -215,7 +206,7 @@ class ThumbnailLoader(QObject):
             if start:
                 self._workers += 1
         if start:
-            self._pool.start(_Worker(self))
+            self._runner.run(self.work)
 
     @property
     def idle(self) -> bool:
@@ -231,7 +222,7 @@ class ThumbnailLoader(QObject):
         self._closed = True
         with self._lock:
             self._queue.clear()
-        self._pool.waitForDone(30_000)
+        self._runner.shutdown()
 
     def _on_loaded(self, path: str, side: int, image: QImage) -> None:
         if self._closed:
