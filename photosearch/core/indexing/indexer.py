@@ -27,6 +27,8 @@ import numpy as np
 
 from photosearch.core.indexing.changes import Changes
 from photosearch.core.indexing.scanner import bytes_hash
+from photosearch.core.indexing.semantic_sync import use_semantic_space
+from photosearch.core.indexing.sync import sync_folders
 from photosearch.core.library.db import Database
 from photosearch.core.library.embeddings import (
     Embedded,
@@ -256,8 +258,6 @@ class Indexer:
 
         self.library.write(lambda db: use_visual_model(db, encoder.model_id, encoder.vector_dim))
         if semantic is not None:
-            from photosearch.core.indexing.semantic_sync import use_semantic_space
-
             use_semantic_space(self.library, semantic)
         self._prepared = True
 
@@ -269,10 +269,6 @@ class Indexer:
     ) -> Changes:
         """Sync the folders (all by default), then embed what is pending, under the indexing
         lock; what changed, with the run's duration in ``seconds``."""
-        from photosearch.core.indexing.sync import (
-            sync_folders,  # sync imports the scanner, not this
-        )
-
         started = time.monotonic()
         if not self._lock(on_progress):
             return Changes("index", seconds=time.monotonic() - started)

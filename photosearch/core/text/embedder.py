@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -19,9 +19,6 @@ from photosearch.core.text.debias import debias_space
 from photosearch.core.text.projection import Projection
 from photosearch.core.text.semantic import SemanticModel, default_model
 from photosearch.core.text.wordspace import WordSpace, normalize
-
-if TYPE_CHECKING:
-    from photosearch.core.text.projection import Projection
 
 TOP_K = 32  # classes the store keeps per photo
 CONSE_VERSION = "conse1"  # bump when the ConSE computation changes, to force recomputation
