@@ -20,18 +20,6 @@ from photosearch.core.indexing.semantic_sync import use_semantic_space
 from photosearch.core.library.store import Library
 from photosearch.core.library.vectors import read_semantic, top_classes
 from photosearch.core.search.searcher import Filters, Result, Searcher
-from photosearch.core.teach.search import score_with_taught, split_taught, taught_tags
-from photosearch.core.teach.words import Words
-from photosearch.core.text import (
-    ImageTerm,
-    LibraryArrays,
-    build_embedder,
-    compile_query,
-    parse_query,
-    photo_tags,
-    score_query,
-)
-from photosearch.core.text.query import GOOD_MATCH, match_confidence
 
 WORD_VECTORS_KEY = "word_vectors_path"  # library meta: the user's word-vector file, "" = shipped
 PROJECTION_KEY = "projection_path"
@@ -68,6 +56,8 @@ def build_library_embedder(
     (and the watcher) use them too. Raises the text module's WordSpaceError / ProjectionError
     with a user-facing message.
     """
+    # Lazy: text search is optional in a build, and the GUI starts before it is needed.
+    from photosearch.core.text import build_embedder
 
     vectors = os.fspath(word_vectors) if word_vectors else remembered_word_vectors(library)
     proj = os.fspath(projection) if projection else remembered_projection(library)
@@ -111,6 +101,8 @@ class TextSearcher:
         return computed
 
     def _library_arrays(self) -> tuple[Any, Any]:
+        # Lazy: text search is optional in a build, and the GUI starts before it is needed.
+        from photosearch.core.text import LibraryArrays
 
         snap = self.searcher.index.snapshot()
         with self._lock:
@@ -127,6 +119,8 @@ class TextSearcher:
 
     def image_term(self, path: str | os.PathLike[str]) -> tuple[Any, int | None]:
         """An example image as a query term (its visual vector, and its semantic vector)."""
+        # Lazy: text search is optional in a build, and the GUI starts before it is needed.
+        from photosearch.core.text import ImageTerm
 
         photo = self.library.photo_by_path(path)
         vector: np.ndarray | None = None
@@ -160,6 +154,9 @@ class TextSearcher:
         Raises UnknownQueryError (no word of the query is known) or QuerySyntaxError; both carry
         a message for the user.
         """
+        # Lazy: text search is optional in a build, and the GUI starts before it is needed.
+        from photosearch.core.text import compile_query, parse_query, score_query
+        from photosearch.core.text.query import GOOD_MATCH, match_confidence
 
         self.ensure_space()
         terms = []
@@ -196,6 +193,9 @@ class TextSearcher:
     def score_all(self, text: str) -> tuple[Any, np.ndarray, np.ndarray | None]:
         """(snapshot, scores of every photo, "good" mask or None) for a query; what feedback
         refines (:class:`photosearch.core.search.feedback.Feedback`). Raises as :meth:`search`."""
+        # Lazy: text search (and taught words, scored through it) is optional in a build.
+        from photosearch.core.teach.search import score_with_taught, split_taught
+        from photosearch.core.text import parse_query
 
         self.ensure_space()
         taught, rest = split_taught(parse_query(text), self.words.fitted())
@@ -209,6 +209,9 @@ class TextSearcher:
     def words(self) -> Any:
         """The library's taught words (:class:`photosearch.core.teach.words.Words`)."""
         if self._words is None:
+            # Lazy: taught words are scored through the (optional) text layer.
+            from photosearch.core.teach.words import Words
+
             self._words = Words(self.library, self.searcher.index)
         return self._words
 
@@ -217,6 +220,8 @@ class TextSearcher:
     ) -> Outcome | None:
         """The outcome of a query with taught words in it (docs/teach.md), else None. The
         examples of its taught words are left out of the results (``Words.examples`` has them)."""
+        # Lazy: taught words are scored through the (optional) text layer.
+        from photosearch.core.teach.search import score_with_taught, split_taught
 
         taught, rest = split_taught(query, self.words.fitted())
         if not taught:
@@ -241,6 +246,8 @@ class TextSearcher:
 
     def tags(self, photo_id: int, n: int = 8) -> list[tuple[str, float]]:
         """Words describing a library photo, best first ([] before it is indexed)."""
+        # Lazy: text search is optional in a build, and the GUI starts before it is needed.
+        from photosearch.core.text import photo_tags
 
         classes = self.library.classes(photo_id)
         if classes is None:
@@ -253,6 +260,8 @@ class TextSearcher:
         self, vector: np.ndarray | None, tags: list[tuple[str, float]], n: int
     ) -> list[tuple[str, float]]:
         """Taught words the photo shows (by their own fit) first, then the other tags."""
+        # Lazy: taught words are scored through the (optional) text layer.
+        from photosearch.core.teach.search import taught_tags
 
         if vector is None:
             return tags
@@ -262,6 +271,8 @@ class TextSearcher:
 
     def tags_for_image(self, path: str | os.PathLike[str], n: int = 8) -> list[tuple[str, float]]:
         """Tags of any image file: the stored analysis when it is in the library, else encoded."""
+        # Lazy: text search is optional in a build, and the GUI starts before it is needed.
+        from photosearch.core.text import photo_tags
 
         photo = self.library.photo_by_path(path)
         if photo is not None and photo.status == "indexed":
