@@ -10,7 +10,6 @@ from photosearch.core.library.rows import Folder
 from photosearch.gui import actions, drops, search_service
 from photosearch.gui.context import AppContext
 from photosearch.gui.controller import SearchController
-from photosearch.gui.duplicates_view import DuplicatesDialog
 from photosearch.gui.empty_state import Empty
 from photosearch.gui.errors import BugDialog
 from photosearch.gui.filter_bar import FilterBar
@@ -415,6 +414,9 @@ class MainWindow(QMainWindow):
         if self._duplicates is not None and self._duplicates.isVisible():
             self._duplicates.raise_()  # one at a time: it reads the whole library
             return
+        # lazy: the dialog's modules (pixel check, trash; ~20 ms) load when it is first opened
+        from photosearch.gui.duplicates_view import DuplicatesDialog
+
         ctx = self.ctx
         dialog = DuplicatesDialog(
             ctx.library, self, runner=ctx.runner(1, "duplicates"), errors=ctx.errors

@@ -12,7 +12,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from photosearch.core.vision.loader import load_encoder
 from photosearch.gui.qt import QObject, Signal
 from photosearch.gui.tasks import TaskRunner
 
@@ -23,6 +22,9 @@ EncoderFactory = Callable[[str], Any]
 
 def load_encoder_by_name(name: str) -> Any:
     # Torch-free when the converted model is cached; imports torch otherwise: workers only.
+    # lazy: the encoders' modules (~65 ms) load on the model-loader thread, after first paint
+    from photosearch.core.vision.loader import load_encoder
+
     return load_encoder(name)
 
 

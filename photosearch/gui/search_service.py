@@ -16,7 +16,6 @@ from photosearch.core.library import browse
 from photosearch.core.library.store import Library
 from photosearch.core.search.searcher import Filters, Result, Searcher
 from photosearch.core.search.text_search import Outcome, TextSearcher, build_library_embedder
-from photosearch.core.text import build_embedder
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +51,9 @@ def text_searcher(searcher: Searcher, word_vectors: str = "") -> TextSearcher:
 def semantic_embedder(word_vectors: str = "", library: Library | None = None) -> Any | None:
     """The embedder that places photos in the word space while indexing, or None when the word
     vectors cannot be read (photos are then searchable by example only)."""
+    # lazy: the text layer loads on the indexing thread, after first paint (see text_search)
+    from photosearch.core.text import build_embedder
+
     try:
         if library is not None:
             return build_library_embedder(library, word_vectors or None)

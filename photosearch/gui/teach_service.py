@@ -10,12 +10,15 @@ load them; feedback scores through the text searcher. docs/teach.md has the core
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from photosearch.core.search.feedback import Feedback
 from photosearch.core.search.searcher import Filters, Searcher
 from photosearch.core.search.text_search import Outcome
 from photosearch.core.teach.words import TaughtWord, Words
 from photosearch.gui.search_service import DEFAULT_K, text_searcher
+
+if TYPE_CHECKING:
+    from photosearch.core.search.feedback import Feedback
 
 
 def words(searcher: Searcher) -> Words:
@@ -86,6 +89,9 @@ def more_like_these(
 
 
 def _feedback(searcher: Searcher, word_vectors: str) -> Feedback:
+    # lazy: feedback scores through the text layer, which loads with the first text query
+    from photosearch.core.search.feedback import Feedback
+
     return Feedback(text_searcher(searcher, word_vectors))
 
 

@@ -20,7 +20,6 @@ from pathlib import Path
 
 from photosearch.core.library.private import make_private_dirs, write_private_file
 from photosearch.core.library.store import default_cache_dir
-from photosearch.core.vision.imageio import open_image
 from photosearch.gui.qt import (
     QBuffer,
     QByteArray,
@@ -130,6 +129,9 @@ def decode_scaled(path: str, short_side: int) -> QImage:
 
 
 def _decode_with_pillow(path: str, short_side: int) -> QImage:
+    # lazy: Pillow (~25 ms to import) only for the files Qt cannot read, not at startup
+    from photosearch.core.vision.imageio import open_image
+
     try:
         pil = open_image(path, short_side).convert("RGB")
     except Exception:

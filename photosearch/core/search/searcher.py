@@ -13,7 +13,6 @@ from photosearch.core.library.rows import Photo
 from photosearch.core.library.snapshot import Snapshot
 from photosearch.core.library.store import Library
 from photosearch.core.library.vector_index import VectorIndex
-from photosearch.core.vision.loader import load_encoder
 
 
 @dataclass(frozen=True)
@@ -114,6 +113,10 @@ class Searcher:
     def encoder(self) -> Any:
         if self._encoder is None:
             if self._encoder_factory is None:
+                # lazy: the encoders' modules (~65 ms: PIL, the model cache) load with the first
+                # image query, not when the GUI starts
+                from photosearch.core.vision.loader import load_encoder
+
                 self._encoder_factory = load_encoder
             self._encoder = self._encoder_factory()
         return self._encoder

@@ -4,6 +4,10 @@ Glues the store's in-memory index (:mod:`photosearch.core.library.vector_index`)
 scorer (:mod:`photosearch.core.text`). The library's stored semantic vectors always belong to
 the word space in use: switching word vectors (or a trained projection) recomputes them from
 what is stored, without reading a photo again.
+
+The text layer (WordNet, the query language, taught words: ~55 ms of imports) is imported
+inside the functions that use it, so that the GUI, which imports this module through its search
+service, paints its first window without it; the first text query loads it on a worker.
 """
 
 from __future__ import annotations
@@ -56,7 +60,7 @@ def build_library_embedder(
     (and the watcher) use them too. Raises the text module's WordSpaceError / ProjectionError
     with a user-facing message.
     """
-    # Lazy: text search is optional in a build, and the GUI starts before it is needed.
+    # lazy: the text layer loads with the first text query (module docstring)
     from photosearch.core.text import build_embedder
 
     vectors = os.fspath(word_vectors) if word_vectors else remembered_word_vectors(library)
@@ -101,7 +105,7 @@ class TextSearcher:
         return computed
 
     def _library_arrays(self) -> tuple[Any, Any]:
-        # Lazy: text search is optional in a build, and the GUI starts before it is needed.
+        # lazy: the text layer loads with the first text query (module docstring)
         from photosearch.core.text import LibraryArrays
 
         snap = self.searcher.index.snapshot()
@@ -119,7 +123,7 @@ class TextSearcher:
 
     def image_term(self, path: str | os.PathLike[str]) -> tuple[Any, int | None]:
         """An example image as a query term (its visual vector, and its semantic vector)."""
-        # Lazy: text search is optional in a build, and the GUI starts before it is needed.
+        # lazy: the text layer loads with the first text query (module docstring)
         from photosearch.core.text import ImageTerm
 
         photo = self.library.photo_by_path(path)
@@ -154,7 +158,7 @@ class TextSearcher:
         Raises UnknownQueryError (no word of the query is known) or QuerySyntaxError; both carry
         a message for the user.
         """
-        # Lazy: text search is optional in a build, and the GUI starts before it is needed.
+        # lazy: the text layer loads with the first text query (module docstring)
         from photosearch.core.text import compile_query, parse_query, score_query
         from photosearch.core.text.query import GOOD_MATCH, match_confidence
 
@@ -193,7 +197,7 @@ class TextSearcher:
     def score_all(self, text: str) -> tuple[Any, np.ndarray, np.ndarray | None]:
         """(snapshot, scores of every photo, "good" mask or None) for a query; what feedback
         refines (:class:`photosearch.core.search.feedback.Feedback`). Raises as :meth:`search`."""
-        # Lazy: text search (and taught words, scored through it) is optional in a build.
+        # lazy: the text layer loads with the first text query (module docstring)
         from photosearch.core.teach.search import score_with_taught, split_taught
         from photosearch.core.text import parse_query
 
@@ -209,7 +213,7 @@ class TextSearcher:
     def words(self) -> Any:
         """The library's taught words (:class:`photosearch.core.teach.words.Words`)."""
         if self._words is None:
-            # Lazy: taught words are scored through the (optional) text layer.
+            # lazy: the text layer loads with the first text query (module docstring)
             from photosearch.core.teach.words import Words
 
             self._words = Words(self.library, self.searcher.index)
@@ -220,7 +224,7 @@ class TextSearcher:
     ) -> Outcome | None:
         """The outcome of a query with taught words in it (docs/teach.md), else None. The
         examples of its taught words are left out of the results (``Words.examples`` has them)."""
-        # Lazy: taught words are scored through the (optional) text layer.
+        # lazy: the text layer loads with the first text query (module docstring)
         from photosearch.core.teach.search import score_with_taught, split_taught
 
         taught, rest = split_taught(query, self.words.fitted())
@@ -246,7 +250,7 @@ class TextSearcher:
 
     def tags(self, photo_id: int, n: int = 8) -> list[tuple[str, float]]:
         """Words describing a library photo, best first ([] before it is indexed)."""
-        # Lazy: text search is optional in a build, and the GUI starts before it is needed.
+        # lazy: the text layer loads with the first text query (module docstring)
         from photosearch.core.text import photo_tags
 
         classes = self.library.classes(photo_id)
@@ -260,7 +264,7 @@ class TextSearcher:
         self, vector: np.ndarray | None, tags: list[tuple[str, float]], n: int
     ) -> list[tuple[str, float]]:
         """Taught words the photo shows (by their own fit) first, then the other tags."""
-        # Lazy: taught words are scored through the (optional) text layer.
+        # lazy: the text layer loads with the first text query (module docstring)
         from photosearch.core.teach.search import taught_tags
 
         if vector is None:
@@ -271,7 +275,7 @@ class TextSearcher:
 
     def tags_for_image(self, path: str | os.PathLike[str], n: int = 8) -> list[tuple[str, float]]:
         """Tags of any image file: the stored analysis when it is in the library, else encoded."""
-        # Lazy: text search is optional in a build, and the GUI starts before it is needed.
+        # lazy: the text layer loads with the first text query (module docstring)
         from photosearch.core.text import photo_tags
 
         photo = self.library.photo_by_path(path)

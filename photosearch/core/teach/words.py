@@ -34,7 +34,6 @@ from photosearch.core.teach.fit import (
     background_rows,
     fit_word,
 )
-from photosearch.core.text.query import QuerySyntaxError, parse_query
 from photosearch.core.text.stopwords import STOP_WORDS
 
 EXPORT_FORMAT = "photosearch-taught-words"
@@ -120,6 +119,10 @@ class Words:
     def in_query(self, text: str) -> list[TaughtWord]:
         """The taught words a query uses (for a results header: "taught from 5 photos");
         [] for a query that does not parse."""
+        # lazy: the query language brings WordNet and ConSE (~40 ms of imports), which the GUI
+        # loads with its first text query, after its first paint
+        from photosearch.core.text.query import QuerySyntaxError, parse_query
+
         try:
             terms = parse_query(text).text_terms
         except QuerySyntaxError:
