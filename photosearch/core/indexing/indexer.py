@@ -12,15 +12,16 @@ next run resumes from the photos still pending.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -216,6 +217,27 @@ def default_decode_workers() -> int:
     return max(1, min(32, (os.cpu_count() or 2)))
 
 
+@dataclass
+class _Tally:
+    """How far an embedding pass is, told to ``on_progress`` as a :class:`Progress`."""
+
+    total: int
+    on_progress: Callable[[Progress], None] | None
+    done: int = 0
+    errors: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def report(self, phase: str, path: str = "") -> None:
+        if self.on_progress is None:
+            return
+        rate = self.done / max(time.monotonic() - self.started, 1e-6)
+        if phase == "done":
+            self.on_progress(Progress("done", self.done, self.total, self.errors, rate))
+            return
+        eta = (self.total - self.done) / rate if rate > 0 else None
+        self.on_progress(Progress("embed", self.done, self.total, self.errors, rate, eta, path))
+
+
 class Indexer:
     """Brings a library in sync with its folders and embeds what is pending."""
 
@@ -324,79 +346,78 @@ class Indexer:
         on_progress: Callable[[Progress], None] | None,
         on_commit: Callable[[Changes], None],
     ) -> None:
+        """Embed the pending photos: decode ahead on the pool, encode in batches on this
+        thread, and let at most two batches wait on the writer."""
         self.prepare()
         todo = self.pending()
-        total = len(todo)
+        tally = _Tally(len(todo), on_progress)
         if not todo:
-            if on_progress:
-                on_progress(Progress("done", 0, 0))
+            tally.report("done")
             return
-        started = time.monotonic()
-        done = errors = 0
-        preprocess = self.encoder.preprocess
-        lookahead = max(self.batch_size * 2, self.decode_workers * 4)
-        inflight: deque[Future[_Decoded]] = deque()
         commits: deque[Future[Any]] = deque()
         batch: list[_Decoded] = []
         failed: list[tuple[int, str]] = []
-        queue_iter = iter(todo)
 
-        def report(path: str = "") -> None:
-            if on_progress is None:
-                return
-            elapsed = max(time.monotonic() - started, 1e-6)
-            rate = done / elapsed
-            eta = (total - done) / rate if rate > 0 else None
-            on_progress(Progress("embed", done, total, errors, rate, eta, path))
+        def commit() -> None:
+            nonlocal batch, failed  # new lists: the writer still holds the ones committed
+            commits.append(self._commit_batch(batch, failed, on_commit))
+            tally.done += len(batch)
+            batch, failed = [], []
 
-        with ThreadPoolExecutor(
-            self.decode_workers, thread_name_prefix="photosearch-decode"
-        ) as pool:
-
-            def refill() -> None:
-                while len(inflight) < lookahead:
-                    item = next(queue_iter, None)
-                    if item is None:
-                        return
-                    inflight.append(pool.submit(read_and_decode, item[0], item[1], preprocess))
-
-            refill()
-            while inflight:
+        with (
+            ThreadPoolExecutor(
+                self.decode_workers, thread_name_prefix="photosearch-decode"
+            ) as pool,
+            contextlib.closing(self._decode_ahead(todo, pool)) as decoded_photos,
+        ):
+            for decoded in decoded_photos:
                 if self.controls.stopped:
                     break
                 self.controls.wait_if_paused()
-                decoded = inflight.popleft().result()
-                refill()
                 if decoded.array is None:
                     failed.append((decoded.photo_id, decoded.error or "cannot decode"))
-                    errors += 1
-                    done += 1
+                    tally.errors += 1
+                    tally.done += 1
                 else:
                     batch.append(decoded)
-                if len(batch) >= self.batch_size or (not inflight and batch):
-                    commits.append(self._commit_batch(batch, failed, on_commit))
-                    done += len(batch)
-                    batch, failed = [], []
+                if len(batch) >= self.batch_size or len(failed) >= self.batch_size:
+                    commit()
                     while len(commits) > 2:
                         commits.popleft().result()
-                    report(decoded.path)
-                elif len(failed) >= self.batch_size:
-                    commits.append(self._commit_batch([], failed, on_commit))
-                    failed = []
+                    tally.report("embed", decoded.path)
+        if self.controls.stopped:
+            batch = []  # unencoded work stays pending for next time
+        if batch or failed:
+            commit()
+        for pending_commit in commits:
+            pending_commit.result()
+        tally.report("embed")
+        tally.report("done")
+
+    def _decode_ahead(
+        self, todo: Sequence[tuple[int, str]], pool: ThreadPoolExecutor
+    ) -> Generator[_Decoded, None, None]:
+        """The photos of ``todo`` read and decoded, in order, with a bounded number of reads in
+        flight on ``pool`` (enough to keep its threads busy while a batch is encoded). Closing
+        the iterator cancels the reads not started."""
+        lookahead = max(self.batch_size * 2, self.decode_workers * 4)
+        preprocess = self.encoder.preprocess
+        items = iter(todo)
+        inflight: deque[Future[_Decoded]] = deque()
+
+        def refill() -> None:
+            while len(inflight) < lookahead and (item := next(items, None)) is not None:
+                inflight.append(pool.submit(read_and_decode, item[0], item[1], preprocess))
+
+        try:
+            refill()
+            while inflight:
+                decoded = inflight.popleft().result()
+                refill()
+                yield decoded
+        finally:
             for future in inflight:
                 future.cancel()
-        if batch or failed:
-            if self.controls.stopped:
-                batch = []  # unencoded work stays pending for next time
-            commits.append(self._commit_batch(batch, failed, on_commit))
-            done += len(batch)
-        for commit in commits:
-            commit.result()
-        report()
-        if on_progress:
-            on_progress(
-                Progress("done", done, total, errors, done / max(time.monotonic() - started, 1e-6))
-            )
 
     def _commit_batch(
         self,
