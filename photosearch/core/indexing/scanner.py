@@ -14,7 +14,7 @@ import os
 import stat
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from photosearch.core.library.db import Database
 from photosearch.core.library.photo_sync import known_photo_count
@@ -117,57 +117,84 @@ def walk_photos(
     never opened. Folders and files that exist but cannot be read (permissions, I/O errors) are
     added to ``unreadable`` as (path, reason): their photos are offline, not gone.
     """
-    problems = problems if problems is not None else []
-    unreadable = unreadable if unreadable is not None else []
-    links = LinkPolicy(roots if roots is not None else [root])
-    start = _start_folder(root, roots, links, problems)
+    walk = _Walk(
+        LinkPolicy(roots if roots is not None else [root]),
+        problems if problems is not None else [],
+        unreadable if unreadable is not None else [],
+    )
+    start = _start_folder(root, roots, walk.links, walk.problems)
     if start is None:
         return
-    seen: set[tuple[int, int]] = set()
     stack = [start]
     while stack:
         folder, real = stack.pop()
         if is_system_path(real):
             continue
+        subfolders = []
+        for entry in walk.entries(folder):
+            if is_hidden(entry.name):
+                continue
+            found = walk.visit(entry, real)
+            if isinstance(found, FileEntry):
+                yield found
+            elif found is not None:
+                subfolders.append(found)
+        stack.extend(sorted(subfolders, reverse=True))
+
+
+@dataclass
+class _Walk:
+    """One walk's rules and findings: which links to follow, what went wrong, and the folders
+    already walked (by device and inode, so a loop is walked once)."""
+
+    links: LinkPolicy
+    problems: list[tuple[str, str]]
+    unreadable: list[tuple[str, str]]
+    seen: set[tuple[int, int]] = field(default_factory=set)
+
+    def entries(self, folder: str) -> list[os.DirEntry[str]]:
+        """The folder's entries; none for a folder walked already or one that cannot be read."""
         try:
             info = os.stat(folder)
             key = (info.st_dev, info.st_ino)
-            if key in seen:
-                continue  # a symlink loop, or a second link to a folder already walked
-            seen.add(key)
-            entries = list(os.scandir(folder))
+            if key in self.seen:
+                return []  # a symlink loop, or a second link to a folder already walked
+            self.seen.add(key)
+            return list(os.scandir(folder))
         except OSError as exc:
-            _cannot_read(folder, "cannot read folder", exc, problems, unreadable)
-            continue
-        subfolders = []
-        for entry in entries:
-            if is_hidden(entry.name):
-                continue
-            try:
-                if entry.is_dir(follow_symlinks=True):
-                    if not entry.is_symlink():
-                        subfolders.append((entry.path, os.path.join(real, entry.name)))
-                    elif _follow(entry.path, True, links, problems):
-                        subfolders.append((entry.path, os.path.realpath(entry.path)))
-                    continue
-                if not is_supported(entry.name):
-                    continue
-                st = entry.stat(follow_symlinks=True)
-            except OSError as exc:
-                if exc.errno == errno.ELOOP:
-                    problems.append((entry.path, "symbolic link loop"))
-                elif exc.errno != errno.ENOENT:
-                    _cannot_read(entry.path, "cannot read", exc, problems, unreadable)
-                elif entry.is_symlink():
-                    problems.append((entry.path, "broken symbolic link (its target is missing)"))
-                continue
-            if not stat.S_ISREG(st.st_mode):
-                problems.append((entry.path, "not a regular file"))
-                continue
-            if entry.is_symlink() and not _follow(entry.path, False, links, problems):
-                continue
-            yield FileEntry(entry.path, st.st_size, st.st_mtime, st.st_ctime, _inode(entry, st))
-        stack.extend(sorted(subfolders, reverse=True))
+            _cannot_read(folder, "cannot read folder", exc, self.problems, self.unreadable)
+            return []
+
+    def visit(self, entry: os.DirEntry[str], real: str) -> FileEntry | tuple[str, str] | None:
+        """A photo file; a subfolder to walk, as (path, real path); or None: skipped (and why,
+        in ``problems``, when the user should know)."""
+        try:
+            if entry.is_dir(follow_symlinks=True):
+                if not entry.is_symlink():
+                    return entry.path, os.path.join(real, entry.name)
+                if _follow(entry.path, True, self.links, self.problems):
+                    return entry.path, os.path.realpath(entry.path)
+                return None
+            if not is_supported(entry.name):
+                return None
+            st = entry.stat(follow_symlinks=True)
+        except OSError as exc:
+            self._cannot_stat(entry, exc)
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            self.problems.append((entry.path, "not a regular file"))
+            return None
+        if entry.is_symlink() and not _follow(entry.path, False, self.links, self.problems):
+            return None
+        return FileEntry(entry.path, st.st_size, st.st_mtime, st.st_ctime, _inode(entry, st))
+
+    def _cannot_stat(self, entry: os.DirEntry[str], exc: OSError) -> None:
+        if exc.errno == errno.ELOOP:
+            self.problems.append((entry.path, "symbolic link loop"))
+        elif exc.errno != errno.ENOENT:
+            _cannot_read(entry.path, "cannot read", exc, self.problems, self.unreadable)
+        elif entry.is_symlink():
+            self.problems.append((entry.path, "broken symbolic link (its target is missing)"))
 
 
 def _start_folder(
