@@ -122,35 +122,8 @@ class Observers:
         if problem is not None:
             log.warning("folder offline (%s): %s", problem, folder.path)
             return
-        if not folder.use_polling:
-            observer = self._native_observer()
-            if observer is not None:
-                closes = type(observer).__name__ == "InotifyObserver"
-                try:
-                    w.watch = observer.schedule(
-                        _Handler(self.on_event, folder.path, closes), folder.path, recursive=True
-                    )
-                    w.observer, w.mode = observer, "native"
-                    log.info("watching %s (%s)", folder.path, type(observer).__name__)
-                    return
-                except OSError as exc:
-                    if exc.errno == errno.ENOSPC:
-                        log.warning(
-                            "inotify watch limit reached (fs.inotify.max_user_watches = %s) "
-                            "while watching %s: it will be rescanned every %.0fs instead. To "
-                            "watch it live, raise the limit, e.g. `sudo sysctl "
-                            "fs.inotify.max_user_watches=524288` (persist it in "
-                            "/etc/sysctl.d/).",
-                            _read_limit("max_user_watches"),
-                            folder.path,
-                            self.rescan_interval,
-                        )
-                        w.mode = "rescan"
-                        w.next_rescan = time.monotonic() + self.rescan_interval
-                        return
-                    log.warning(
-                        "cannot watch %s natively (%s): polling it instead", folder.path, exc
-                    )
+        if not folder.use_polling and self._watch_natively(w):
+            return
         try:
             observer = self._polling_observer()
             w.watch = observer.schedule(
@@ -160,8 +133,40 @@ class Observers:
             log.info("watching %s by polling every %.0fs", folder.path, self.poll_interval)
         except OSError as exc:
             log.warning("cannot watch %s (%s): rescanning it instead", folder.path, exc)
-            w.mode = "rescan"
-            w.next_rescan = time.monotonic() + self.rescan_interval
+            self._rescan_instead(w)
+
+    def _watch_natively(self, w: Watch) -> bool:
+        """Watch through the platform's file events; False: poll instead (no native observer,
+        or it refused this folder)."""
+        observer = self._native_observer()
+        if observer is None:
+            return False
+        path = w.folder.path
+        closes = type(observer).__name__ == "InotifyObserver"
+        try:
+            w.watch = observer.schedule(_Handler(self.on_event, path, closes), path, recursive=True)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                log.warning("cannot watch %s natively (%s): polling it instead", path, exc)
+                return False
+            log.warning(
+                "inotify watch limit reached (fs.inotify.max_user_watches = %s) while watching "
+                "%s: it will be rescanned every %.0fs instead. To watch it live, raise the "
+                "limit, e.g. `sudo sysctl fs.inotify.max_user_watches=524288` (persist it in "
+                "/etc/sysctl.d/).",
+                _read_limit("max_user_watches"),
+                path,
+                self.rescan_interval,
+            )
+            self._rescan_instead(w)
+            return True
+        w.observer, w.mode = observer, "native"
+        log.info("watching %s (%s)", path, type(observer).__name__)
+        return True
+
+    def _rescan_instead(self, w: Watch) -> None:
+        w.mode = "rescan"
+        w.next_rescan = time.monotonic() + self.rescan_interval
 
     def unwatch(self, w: Watch) -> None:
         if w.observer is not None and w.watch is not None:
