@@ -74,6 +74,14 @@ def sample_library_path(tmp_path_factory: pytest.TempPathFactory, real_encoder) 
 
 
 @pytest.fixture
+def sample_db(tmp_path: Path, sample_library_path: Path) -> Path:
+    """A writable copy of the sample library, for a test that changes it."""
+    path = tmp_path / "lib.db"
+    shutil.copy2(sample_library_path, path)
+    return path
+
+
+@pytest.fixture
 def open_window(qtbot, tmp_path):  # type: ignore[no-untyped-def]
     """``open_window(db_path, encoder)`` -> a started MainWindow on a real library; closed and
     checked (no indexer thread left) after the test. Qt is imported only by the tests using it."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -74,3 +75,11 @@ def copy_sample(dest: Path, classes: list[str] | None = None, per_class: int = 1
             shutil.copy2(photo, target / photo.name)
             out.append(target / photo.name)
     return out
+
+
+def run_json(capsys, *argv: str):  # type: ignore[no-untyped-def]
+    """Run the CLI in-process with ``--json``; its parsed output (the command must succeed)."""
+    from photosearch.cli import main
+
+    assert main([*argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import shutil
-
 import numpy as np
 import pytest
-from helpers import SAMPLE
+from helpers import SAMPLE, run_json
 
 from photosearch.cli import main
 from photosearch.core.library.store import Library
@@ -15,15 +12,8 @@ from photosearch.core.library.vectors import SEMANTIC_TABLE
 
 
 @pytest.fixture
-def db(tmp_path, sample_library_path):
-    path = tmp_path / "lib.db"
-    shutil.copy2(sample_library_path, path)
-    return str(path)
-
-
-def run_json(capsys, *argv: str):  # type: ignore[no-untyped-def]
-    assert main([*argv, "--json"]) == 0
-    return json.loads(capsys.readouterr().out)
+def db(sample_db):  # type: ignore[no-untyped-def]
+    return str(sample_db)
 
 
 def test_search_finds_unlabelled_photos_by_words(db, capsys):

@@ -7,21 +7,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import SAMPLE, TinyEncoder, copy_sample
+from helpers import SAMPLE, TinyEncoder, copy_sample, run_json
 
 from photosearch.cli import main
 
 
 @pytest.fixture
-def db(tmp_path, sample_library_path):  # type: ignore[no-untyped-def]
-    path = tmp_path / "lib.db"
-    shutil.copy2(sample_library_path, path)
-    return str(path)
-
-
-def run_json(capsys, *argv: str):  # type: ignore[no-untyped-def]
-    assert main([*argv, "--json"]) == 0
-    return json.loads(capsys.readouterr().out)
+def db(sample_db):  # type: ignore[no-untyped-def]
+    return str(sample_db)
 
 
 def photos(folder: str, n: int, start: int = 0) -> list[str]:

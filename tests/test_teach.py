@@ -23,14 +23,6 @@ from photosearch.core.teach.words import TeachError, Words
 from photosearch.core.text import build_embedder
 
 
-@pytest.fixture
-def sample_db(tmp_path: Path, sample_library_path: Path) -> Path:
-    """A writable copy of the 360 sample photos indexed with the real model."""
-    path = tmp_path / "lib.db"
-    shutil.copy2(sample_library_path, path)
-    return path
-
-
 def texts_for(library: Library, encoder: object | None = None) -> TextSearcher:
     searcher = Searcher(
         library, (lambda: encoder) if encoder else None, VectorIndex(library, False)
@@ -88,12 +80,16 @@ def test_the_fit_is_stored_as_numbers_not_a_pickle(sample_db: Path) -> None:
 
 
 # --- fit ----------------------------------------------------------------------------------------
-def test_the_fit_separates_unseen_photos_of_the_word(sample_library_path: Path) -> None:
-    with Library(sample_library_path) as library:
+def visual_vectors_and_folders(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The library's visual vectors and each photo's folder name (its label), row for row."""
+    with Library(path) as library:
         snap = VectorIndex(library, False).snapshot()
         photos = library.photos(snap.ids.tolist())
-        folder = np.array([Path(photos[int(i)].path).parent.name for i in snap.ids])
-    x = snap.visual
+    return snap.visual, np.array([Path(photos[int(i)].path).parent.name for i in snap.ids])
+
+
+def test_the_fit_separates_unseen_photos_of_the_word(sample_library_path: Path) -> None:
+    x, folder = visual_vectors_and_folders(sample_library_path)
     dogs = np.flatnonzero(folder == "dog")
     chosen, held_out = dogs[:5], dogs[5:]
     bg = background_rows(len(x), chosen, seed=0)
@@ -109,11 +105,7 @@ def test_the_fit_separates_unseen_photos_of_the_word(sample_library_path: Path) 
 
 
 def test_explicit_negatives_push_their_look_alikes_down(sample_library_path: Path) -> None:
-    with Library(sample_library_path) as library:
-        snap = VectorIndex(library, False).snapshot()
-        photos = library.photos(snap.ids.tolist())
-        folder = np.array([Path(photos[int(i)].path).parent.name for i in snap.ids])
-    x = snap.visual
+    x, folder = visual_vectors_and_folders(sample_library_path)
     dogs, cats = np.flatnonzero(folder == "dog"), np.flatnonzero(folder == "leopard")
     bg = background_rows(len(x), np.concatenate([dogs[:5], cats[:3]]), seed=0)
     plain = fit_word(x[dogs[:5]], None, x[bg]).scores(x)
